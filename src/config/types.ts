@@ -1,0 +1,129 @@
+/**
+ * The loaded, validated and compiled configuration: what every later stage consumes.
+ * Produced only by `loadConfig` (src/config/load.ts). Durations are milliseconds.
+ */
+import type { CompiledTemplate } from '../render/types.js';
+import type { SourceDefinition } from '../sources/define.js';
+import type { RateLimitSettings, RetrySettings, TimeoutSettings } from '../pachca/defaults.js';
+
+export type CatchUpPolicy = 'latest' | 'all' | 'none';
+export type ConcurrencyPolicy = 'forbid' | 'allow' | 'replace';
+export type PeriodPreset =
+  | 'slot' // [previous slot, this slot)
+  | 'previous_day'
+  | 'previous_week'
+  | 'previous_month'
+  | 'last_24h'
+  | 'since_last_success';
+export type DeliveryMode = 'new' | 'update';
+export type OnEmpty = 'skip' | 'send';
+
+/** Where a config value came from, for errors raised after load (render, delivery). */
+export interface SourcePosition {
+  file: string;
+  line: number;
+  column: number;
+  path: string;
+}
+
+export interface UrlButton {
+  /** Template text: may use `{{…}}` expressions, rendered with the message context. */
+  text: CompiledTemplate;
+  url: CompiledTemplate;
+}
+
+export interface TargetSpec {
+  /** Exactly one kind; `id` is a number, or a template (fan-out: `{{item.chat_id}}`). */
+  kind: 'chat' | 'user' | 'thread';
+  id: number | CompiledTemplate;
+  displayName?: string;
+  displayAvatarUrl?: string;
+  linkPreview?: boolean;
+  /** Rows of URL buttons. */
+  buttons: UrlButton[][];
+  position: SourcePosition;
+}
+
+export interface SourceSpec {
+  /** `metrics.<name>` when the job has several sources; `undefined` for the single `source:`. */
+  name: string | undefined;
+  type: string;
+  definition: SourceDefinition<any>;
+  /** Parsed by the definition's zod schema. */
+  options: unknown;
+  optional: boolean;
+  timeoutMs: number;
+  retries: number;
+  position: SourcePosition;
+}
+
+export interface AlertSettings {
+  target: { kind: 'chat' | 'user'; id: number };
+  on: Array<'failure' | 'recovery'>;
+  /** Consecutive failures before the first alert. */
+  after: number;
+}
+
+export interface JobConfig {
+  name: string;
+  description?: string;
+  schedule: string;
+  timezone: string;
+  locale: string;
+  enabled: boolean;
+  sources: SourceSpec[];
+  /** True when the job used `sources:` (metrics keyed by source name) rather than `source:`. */
+  namedSources: boolean;
+  template: CompiledTemplate;
+  templateFile: string;
+  targets: TargetSpec[];
+  /** Dotted path into the context (e.g. `metrics.teams`); one message per array item. */
+  forEach?: string;
+  skipIf?: string;
+  onEmpty: OnEmpty;
+  period: PeriodPreset;
+  catchUp: CatchUpPolicy;
+  startingDeadlineMs: number;
+  concurrency: ConcurrencyPolicy;
+  timeoutMs: number;
+  retries: { count: number; backoffMs: number };
+  delivery: DeliveryMode;
+  /** Long messages: continuation parts as replies in the first message's thread. */
+  splitToThread: boolean;
+  alerts?: AlertSettings;
+  heartbeatUrl?: string;
+  position: SourcePosition;
+}
+
+export interface PachcaSettings {
+  /** Empty when no token is configured: commands that post then use the sandbox. */
+  token: string;
+  baseUrl: string;
+  /** True when base_url came from config/env rather than the default. */
+  baseUrlExplicit: boolean;
+  rateLimits: RateLimitSettings;
+  retry: RetrySettings;
+  timeouts: TimeoutSettings;
+  maxMessageBytes: number;
+}
+
+export interface StateSettings {
+  /** `sqlite:PATH` or `postgres://…`; PATH resolved against the config directory. */
+  url: string;
+  leaseMs: number;
+  retention: { runs: number; days: number };
+}
+
+export interface LoadedConfig {
+  file: string;
+  dir: string;
+  templatesDir: string;
+  version: 1;
+  pachca: PachcaSettings;
+  state: StateSettings;
+  alerts?: AlertSettings;
+  heartbeatUrl?: string;
+  jobs: JobConfig[];
+  /** Non-fatal findings (e.g. markup Pachca will not render), printed by `validate`. */
+  warnings: string[];
+}

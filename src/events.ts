@@ -1,0 +1,69 @@
+/**
+ * Typed lifecycle events. One emitter per process feeds logs, metrics and tests, so none of them
+ * has to reach into the code that does the work.
+ */
+export interface DigestEvents {
+  'run:start': { job: string; slot: Date; attempt: number };
+  'run:end': {
+    job: string;
+    slot: Date;
+    status: 'succeeded' | 'failed' | 'skipped';
+    durationMs: number;
+    attempts: number;
+    messageIds: number[];
+    reason?: string;
+    error?: { code: string; message: string; hint?: string };
+  };
+  'run:claimed-elsewhere': { job: string; slot: Date; status: string };
+  'source:end': { job: string; source: string; durationMs: number; ok: boolean; error?: string };
+  'pachca:request': {
+    method: string;
+    path: string;
+    status: number | 'error';
+    durationMs: number;
+    bucket: string;
+    attempt: number;
+  };
+  'pachca:rate-limited': { method: string; path: string; bucket: string; retryAfterMs: number };
+  'pachca:retry': { method: string; path: string; attempt: number; delayMs: number; reason: string };
+  'pachca:paused': { bucket: string; untilMs: number };
+  'pachca:limiter-wait': { bucket: string; waitedMs: number };
+  'pachca:breaker': { state: 'open' | 'closed' };
+  'pachca:deduplicated': { chatId: number; messageId: number };
+  'scheduler:tick': { at: Date };
+  'scheduler:next': { job: string; at: Date | null };
+  'config:reloaded': { file: string; jobs: number };
+  'config:reload-failed': { file: string; error: string };
+}
+
+type Listener<T> = (payload: T) => void;
+
+export class Emitter<E extends { [K in keyof E]: unknown } = DigestEvents> {
+  #listeners = new Map<keyof E, Set<Listener<any>>>();
+
+  on<K extends keyof E>(event: K, listener: Listener<E[K]>): () => void {
+    let set = this.#listeners.get(event);
+    if (!set) this.#listeners.set(event, (set = new Set()));
+    set.add(listener);
+    return () => this.off(event, listener);
+  }
+
+  off<K extends keyof E>(event: K, listener: Listener<E[K]>): void {
+    this.#listeners.get(event)?.delete(listener);
+  }
+
+  emit<K extends keyof E>(event: K, payload: E[K]): void {
+    const set = this.#listeners.get(event);
+    if (!set) return;
+    for (const l of set) {
+      // A broken listener (a log sink, a metric) must never break the run that emitted.
+      try {
+        l(payload);
+      } catch {
+        /* ignored on purpose */
+      }
+    }
+  }
+}
+
+export type DigestEmitter = Emitter<DigestEvents>;

@@ -1,0 +1,59 @@
+/**
+ * The one way to define a data source. Built-ins use it too:
+ *
+ *   export default defineSource({
+ *     name: 'static',
+ *     options: z.object({ data: z.record(z.string(), z.unknown()) }).strict(),
+ *     async collect(ctx) { return ctx.options.data; },
+ *   });
+ */
+import type { z } from 'zod';
+import type { Dispatcher } from 'undici';
+import type { Logger } from '../observability/logger.js';
+import type { PachcaClient } from '../pachca/client.js';
+
+export interface Period {
+  start: Date;
+  end: Date;
+  /** ISO 8601 with the job timezone's offset, e.g. `2026-11-24T00:00:00.000+03:00`. */
+  startIso: string;
+  endIso: string;
+  timezone: string;
+}
+
+export interface SourceContext<O = unknown> {
+  job: { name: string; timezone: string; locale: string };
+  /** The source's name within the job (`metrics.<name>`), or `default` for a single source. */
+  sourceName: string;
+  options: O;
+  period: Period;
+  now: Date;
+  /** The last successful run's metrics for this source, when known. */
+  previous: unknown;
+  signal: AbortSignal;
+  logger: Logger;
+  /** Directory of the config file: relative paths in options resolve against it. */
+  configDir: string;
+  /** Shared keep-alive HTTP agent. */
+  http: Dispatcher;
+  /** The run's Pachca client (same token and limiter as delivery). */
+  pachca: () => PachcaClient;
+  /** This attempt's deadline in ms (set by collectSources), e.g. for a server-side statement_timeout. */
+  timeoutMs?: number;
+  /** Adds a note to the run (shown with the digest's notes), e.g. "rows truncated to 1000". */
+  note?: (text: string) => void;
+}
+
+export interface SourceDefinition<S extends z.ZodType = z.ZodType> {
+  name: string;
+  description?: string;
+  options: S;
+  collect(ctx: SourceContext<z.output<S>>): Promise<unknown> | unknown;
+}
+
+export function defineSource<S extends z.ZodType>(def: SourceDefinition<S>): SourceDefinition<S> {
+  if (!def || typeof def.name !== 'string' || typeof def.collect !== 'function' || !def.options) {
+    throw new TypeError('defineSource({ name, options, collect }) needs a name, a zod options schema and a collect function');
+  }
+  return def;
+}

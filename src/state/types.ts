@@ -1,0 +1,87 @@
+/**
+ * The run ledger. Two implementations (SQLite default, PostgreSQL for replicas) behind this one
+ * interface, checked by one contract test suite (test/state/contract.ts).
+ */
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
+
+export interface DeliveryRecord {
+  /** Stable key of one message of the run: target + fan-out item + part, e.g. `chat:12#0`. */
+  key: string;
+  messageId: number;
+  chatId: number | null;
+  url: string | null;
+  deliveredAt: Date;
+}
+
+export interface RunRecord {
+  id: string;
+  job: string;
+  /** The scheduled time this run is for (key together with job). */
+  slot: Date;
+  status: RunStatus;
+  /** Who holds the claim (host:pid:random). */
+  owner: string;
+  leaseUntil: Date;
+  /** How many times the slot was claimed (crash recovery, retries). */
+  attempts: number;
+  startedAt: Date;
+  finishedAt: Date | null;
+  reason: string | null;
+  error: { code: string; message: string; hint?: string } | null;
+  /** Metrics snapshot (succeeded runs), the next run's `previous`. */
+  metrics: unknown;
+  deliveries: DeliveryRecord[];
+}
+
+export type ClaimResult =
+  | { claimed: true; run: RunRecord }
+  /** Someone else holds a live claim, or the slot is already finished. */
+  | { claimed: false; run: RunRecord };
+
+export interface ClaimOptions {
+  owner: string;
+  leaseMs: number;
+  now: Date;
+  /** Re-run a finished slot on purpose (`run-job --force`): previous deliveries are forgotten. */
+  force?: boolean;
+  /** Re-claim a failed slot (daemon retries): deliveries already made are kept and skipped. */
+  retryFailed?: boolean;
+}
+
+export interface FinishOptions {
+  status: Exclude<RunStatus, 'running'>;
+  now: Date;
+  reason?: string;
+  error?: { code: string; message: string; hint?: string };
+  metrics?: unknown;
+}
+
+export interface StateStore {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Apply pending versioned migrations (idempotent, safe with concurrent callers). */
+  migrate(): Promise<void>;
+  /** Atomically claim (job, slot). A second caller gets `claimed: false` and the current record. */
+  claim(job: string, slot: Date, options: ClaimOptions): Promise<ClaimResult>;
+  /** Extend the lease of a run still owned by `owner`; false when the claim was lost. */
+  renewLease(runId: string, owner: string, leaseUntil: Date): Promise<boolean>;
+  /** Record one delivered message the moment it succeeds. */
+  recordDelivery(runId: string, delivery: DeliveryRecord): Promise<void>;
+  finish(runId: string, options: FinishOptions): Promise<void>;
+  getRun(job: string, slot: Date): Promise<RunRecord | null>;
+  /** The newest succeeded run (with metrics and deliveries), for `previous` and delivery mode `update`. */
+  lastSuccess(job: string, before?: Date): Promise<RunRecord | null>;
+  /** The newest run by slot regardless of status, for catch-up. */
+  lastRun(job: string): Promise<RunRecord | null>;
+  /** Newest first. */
+  history(options: { job?: string; limit: number }): Promise<RunRecord[]>;
+  /** Failed runs since the last success, newest first (alerts). */
+  consecutiveFailures(job: string): Promise<number>;
+  /** Small key-value state (alert open/closed per job). */
+  getFlag(key: string): Promise<string | null>;
+  setFlag(key: string, value: string | null): Promise<void>;
+  /** Drop finished runs beyond retention; returns how many were removed. */
+  prune(options: { keepRuns: number; olderThan: Date }): Promise<number>;
+  /** Reachability check for /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
