@@ -1,0 +1,166 @@
+/** `run` (the daemon), `run-due` (one pass for a frequent CronJob) and `sandbox`. */
+import { EXIT, DigestError } from '../../errors.js';
+import type { JobConfig, LoadedConfig } from '../../config/types.js';
+import type { StateStore } from '../../state/types.js';
+import type { Logger } from '../../observability/logger.js';
+import type { DigestEmitter } from '../../events.js';
+import { runJob, type RunOutcome } from '../../pipeline/run.js';
+import { afterRun } from '../../pipeline/after-run.js';
+import { latestSlot, parseCron } from '../../scheduler/index.js';
+import { loadConfigFor, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, type Delivery, type GlobalOptions, type Io } from '../context.js';
+
+export interface DaemonFlags {
+  sandbox?: boolean;
+  httpPort?: string;
+  httpHost?: string;
+}
+
+function runner(config: () => LoadedConfig, delivery: Delivery, store: StateStore, events: DigestEmitter, logger: Logger, owner: string) {
+  return async (job: JobConfig, slot: Date, opts: { signal?: AbortSignal; retryFailed?: boolean }): Promise<RunOutcome> => {
+    const cfg = config();
+    const outcome = await runJob(
+      { config: cfg, events, logger, store, client: delivery.client, owner },
+      { job, slot, retryFailed: opts.retryFailed ?? false, ...(opts.signal ? { signal: opts.signal } : {}) },
+    );
+    await afterRun({ config: cfg, job, outcome, store, client: delivery.client, logger });
+    return outcome;
+  };
+}
+
+export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io): Promise<number> {
+  let config = await loadConfigFor(g, io);
+  const events = newEmitter();
+  const logger = await makeLogger(g, io, [config.pachca.token]);
+  const { attachLogging } = await import('../../observability/log.js');
+  attachLogging(events, logger);
+  const delivery = await resolveDelivery(config, events, { sandbox: flags.sandbox ?? false });
+  const store = await openStore(delivery.stateUrl, config);
+  const owner = ownerId();
+  const { Daemon } = await import('../../scheduler/daemon.js');
+  const daemon = new Daemon({
+    jobs: config.jobs,
+    store,
+    run: runner(() => config, delivery, store, events, logger, owner),
+    events,
+    logger,
+  });
+
+  let health: { close(): Promise<void> } | undefined;
+  if (flags.httpPort !== undefined) {
+    const port = Number(flags.httpPort);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new DigestError('E_USAGE', `--http-port "${flags.httpPort}" is not a port number`);
+    const { createMetrics } = await import('../../observability/metrics.js');
+    const { startHealthServer } = await import('../../observability/http.js');
+    const metrics = createMetrics(events);
+    health = await startHealthServer({
+      port,
+      host: flags.httpHost ?? '0.0.0.0',
+      metrics,
+      checks: {
+        live: () => {
+          const last = daemon.lastTick;
+          const ok = last !== null && Date.now() - last.getTime() < 3 * 60_000;
+          return { ok, detail: last ? `last tick ${last.toISOString()}` : 'scheduler not started' };
+        },
+        ready: async () => {
+          try {
+            await store.ping();
+            return { ok: true, detail: `${config.jobs.length} jobs loaded; state store reachable` };
+          } catch (err) {
+            return { ok: false, detail: `state store unreachable: ${(err as Error).message}` };
+          }
+        },
+      },
+    });
+    logger.info({ port }, 'metrics and health on /metrics, /healthz, /readyz');
+  }
+
+  if (delivery.kind !== 'pachca') logger.info({ where: delivery.description }, 'PACHCA_TOKEN is not set: delivering to the sandbox');
+  if (delivery.sandbox) io.err(`Sandbox: ${delivery.sandbox.origin} — messages at ${delivery.sandbox.origin}/__sandbox/messages`);
+
+  const reload = async () => {
+    try {
+      const next = await loadConfigFor(g, io);
+      config = next;
+      daemon.reload(next.jobs);
+      events.emit('config:reloaded', { file: next.file, jobs: next.jobs.length });
+    } catch (err) {
+      const message = err instanceof DigestError ? err.format() : String(err);
+      events.emit('config:reload-failed', { file: config.file, error: message });
+      logger.error({ error: message }, 'config reload failed: keeping the previous config');
+    }
+  };
+
+  await daemon.start();
+  logger.info({ jobs: daemon.nextRuns().map((n) => ({ job: n.job, next: n.at?.toISOString() ?? null })) }, 'daemon started');
+
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      logger.info({ signal: sig }, 'stopping: waiting for runs in flight');
+      process.off('SIGHUP', onHup);
+      resolve();
+    };
+    const onHup = () => void reload();
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', onHup);
+  });
+  try {
+    await daemon.stop();
+  } finally {
+    await health?.close();
+    await store.close();
+    await delivery.close();
+  }
+  logger.info({}, 'stopped');
+  return EXIT.OK;
+}
+
+/** One pass: run every enabled job whose latest slot is due and not yet claimed, then exit. */
+export async function runDueCommand(flags: { sandbox?: boolean }, g: GlobalOptions, io: Io): Promise<number> {
+  const config = await loadConfigFor(g, io);
+  const events = newEmitter();
+  const logger = await makeLogger(g, io, [config.pachca.token]);
+  const { attachLogging } = await import('../../observability/log.js');
+  attachLogging(events, logger);
+  const delivery = await resolveDelivery(config, events, { sandbox: flags.sandbox ?? false });
+  const store = await openStore(delivery.stateUrl, config);
+  const run = runner(() => config, delivery, store, events, logger, ownerId());
+  const now = new Date();
+  let failed = 0;
+  try {
+    const due: Array<Promise<void>> = [];
+    for (const job of config.jobs) {
+      if (!job.enabled) continue;
+      const slot = latestSlot(parseCron(job.schedule), job.timezone, now);
+      if (!slot || now.getTime() - slot.getTime() > job.startingDeadlineMs) continue;
+      due.push(
+        run(job, slot, { retryFailed: true }).then((o) => {
+          if (o.status === 'failed') failed++;
+          io.err(`${job.name} ${slot.toISOString()}: ${o.status}${o.reason ? ` (${o.reason})` : ''}${o.error ? ` — ${o.error.message}` : ''}`);
+        }),
+      );
+    }
+    await Promise.all(due);
+  } finally {
+    await store.close();
+    await delivery.close();
+  }
+  return failed > 0 ? EXIT.JOB_FAILED : EXIT.OK;
+}
+
+export async function sandboxCommand(flags: { port?: string; host?: string }, _g: GlobalOptions, io: Io): Promise<number> {
+  const port = flags.port === undefined ? 4010 : Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new DigestError('E_USAGE', `--port "${flags.port}" is not a port number`);
+  const { startSandbox } = await import('../../sandbox/index.js');
+  const sandbox = await startSandbox({ port, host: flags.host ?? '127.0.0.1', autoCreateChats: true });
+  io.out(`Pachca sandbox listening on ${sandbox.origin}`);
+  io.out(`  API base URL: ${sandbox.baseUrl}   (export PACHCA_API_URL=${sandbox.baseUrl})`);
+  io.out(`  messages:     ${sandbox.origin}/__sandbox/messages`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  await sandbox.close();
+  return EXIT.OK;
+}

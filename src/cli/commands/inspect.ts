@@ -1,0 +1,144 @@
+/** Commands that read the config and print: validate, list, render, schema, sources, history, k8s. */
+import { readFile } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { DigestError, EXIT } from '../../errors.js';
+import { describeCron, nextSlots, parseCron, formatInZone } from '../../scheduler/index.js';
+import { runJob } from '../../pipeline/run.js';
+import { formatPlannedMessage, table } from '../format.js';
+import { findJob, loadConfigFor, newEmitter, openStore, ownerId, type GlobalOptions, type Io } from '../context.js';
+import { resolveSlot } from './run-job.js';
+import { silentLogger } from '../../observability/logger.js';
+
+export async function validateCommand(g: GlobalOptions, io: Io): Promise<number> {
+  const config = await loadConfigFor(g, io);
+  const enabled = config.jobs.filter((j) => j.enabled).length;
+  for (const w of config.warnings) io.err(`warning: ${w}`);
+  io.out(`✓ ${relative(io.cwd, config.file) || config.file}: ${config.jobs.length} job(s), ${enabled} enabled; sources, schedules and templates are valid`);
+  return EXIT.OK;
+}
+
+export async function listCommand(g: GlobalOptions, io: Io, now = new Date()): Promise<number> {
+  const config = await loadConfigFor(g, io);
+  const rows: string[][] = [['JOB', 'ENABLED', 'SCHEDULE', 'TIMEZONE', 'NEXT RUNS (job time zone / UTC)']];
+  for (const job of config.jobs) {
+    const schedule = parseCron(job.schedule);
+    const next = job.enabled ? nextSlots(schedule, job.timezone, now, 3) : [];
+    const nextText = next.length
+      ? next.map((d) => `${formatInZone(d, job.timezone)} / ${d.toISOString().slice(0, 16).replace('T', ' ')}Z`).join('; ')
+      : job.enabled ? 'never' : '—';
+    rows.push([job.name, job.enabled ? 'yes' : 'no', `${describeCron(schedule)} (${job.schedule})`, job.timezone, nextText]);
+  }
+  io.out(table(rows));
+  return EXIT.OK;
+}
+
+export async function renderCommand(name: string, flags: { metrics?: string; slot?: string; json?: boolean }, g: GlobalOptions, io: Io): Promise<number> {
+  const config = await loadConfigFor(g, io);
+  const job = findJob(config, name);
+  let metrics: unknown;
+  if (flags.metrics) metrics = await readMetricsFile(flags.metrics);
+  const slot = resolveSlot(job, flags.slot, new Date());
+  const outcome = await runJob(
+    { config, events: newEmitter(), logger: silentLogger, store: null, client: () => { throw new Error('render must not post'); }, owner: ownerId() },
+    { job, slot, dryRun: true, ...(metrics !== undefined ? { metrics } : {}) },
+  );
+  if (outcome.status === 'failed') {
+    io.err(outcome.error ? outcome.error.format() : 'render failed');
+    return outcome.error?.code === 'E_CONFIG' ? EXIT.USAGE : EXIT.JOB_FAILED;
+  }
+  if (flags.json) {
+    io.out(JSON.stringify({ job: job.name, slot: slot.toISOString(), status: outcome.status, reason: outcome.reason ?? null, messages: outcome.messages }, null, 2));
+  } else if (outcome.messages.length === 0) {
+    io.err(`${job.name}: ${outcome.reason ?? 'nothing to send'} — the run would be skipped`);
+  } else {
+    outcome.messages.forEach((m, i) => io.out(formatPlannedMessage(m, i, outcome.messages.length) + '\n'));
+  }
+  const { lintMessage } = await import('../../render/index.js');
+  for (const m of outcome.messages) {
+    for (const w of lintMessage(m.input.content)) io.err(`warning: ${m.target.label}, line ${w.line}: ${w.message} — ${w.hint}`);
+  }
+  return EXIT.OK;
+}
+
+async function readMetricsFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new DigestError('E_USAGE', `cannot read --metrics file ${path}: ${(err as Error).message}`, { hint: 'Pass a JSON or YAML file with the metrics object.' });
+  }
+  try {
+    if (/\.ya?ml$/i.test(path)) {
+      const { parse } = await import('yaml');
+      return parse(text);
+    }
+    return JSON.parse(text);
+  } catch (err) {
+    throw new DigestError('E_USAGE', `--metrics file ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(err as Error).message}`, {
+      location: { file: path },
+      hint: 'Fix the syntax; `render <job> --json` shows what the real sources return.',
+    });
+  }
+}
+
+export async function schemaCommand(io: Io): Promise<number> {
+  const { configJsonSchema } = await import('../../config/index.js');
+  io.out(JSON.stringify(configJsonSchema(), null, 2));
+  return EXIT.OK;
+}
+
+export async function sourcesCommand(io: Io): Promise<number> {
+  const { builtinSources, describeSourceOptions } = await import('../../sources/index.js');
+  const blocks: string[] = [];
+  for (const def of builtinSources()) {
+    const lines = [`${def.name}${def.description ? ` — ${def.description}` : ''}`];
+    for (const o of describeSourceOptions(def)) {
+      lines.push(`  ${o.name}${o.required ? ' (required)' : ''}: ${o.type}${o.default !== undefined ? ` = ${JSON.stringify(o.default)}` : ''}${o.description ? ` — ${o.description}` : ''}`);
+    }
+    blocks.push(lines.join('\n'));
+  }
+  blocks.push('Every source also accepts: type, optional (bool), timeout (duration, default 30s), retries (int).\nCustom sources: type: ./plugins/name.js (relative to the config) or an npm package name.');
+  io.out(blocks.join('\n\n'));
+  return EXIT.OK;
+}
+
+export async function historyCommand(job: string | undefined, flags: { limit?: string }, g: GlobalOptions, io: Io): Promise<number> {
+  const config = await loadConfigFor(g, io);
+  if (job) findJob(config, job);
+  const limit = flags.limit ? Number(flags.limit) : 20;
+  if (!Number.isInteger(limit) || limit <= 0) throw new DigestError('E_USAGE', `--limit "${flags.limit}" is not a positive integer`);
+  const store = await openStore(config.state.url, config);
+  try {
+    const runs = await store.history({ ...(job ? { job } : {}), limit });
+    if (runs.length === 0) {
+      io.out('no runs recorded yet');
+      return EXIT.OK;
+    }
+    const rows = [['JOB', 'SLOT (UTC)', 'STATUS', 'DURATION', 'ATTEMPTS', 'MESSAGES', 'ERROR / REASON']];
+    for (const r of runs) {
+      const dur = r.finishedAt ? `${((r.finishedAt.getTime() - r.startedAt.getTime()) / 1000).toFixed(1)}s` : '—';
+      const msgs = r.deliveries.map((d) => d.url ?? `#${d.messageId}`).join(' ') || '—';
+      const why = r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? '');
+      rows.push([r.job, r.slot.toISOString().slice(0, 16).replace('T', ' '), r.status, dur, String(r.attempts), msgs, why]);
+    }
+    io.out(table(rows));
+    return EXIT.OK;
+  } finally {
+    await store.close();
+  }
+}
+
+export async function k8sCommand(flags: { image?: string; namespace?: string }, g: GlobalOptions, io: Io): Promise<number> {
+  const config = await loadConfigFor(g, io);
+  const { collectDeployFiles } = await import('../deploy-files.js');
+  const { renderK8sManifests } = await import('../../deploy/k8s.js');
+  const files = await collectDeployFiles(config);
+  io.out(
+    renderK8sManifests(config, {
+      image: flags.image ?? 'ghcr.io/pachca-digest/pachca-digest:latest',
+      namespace: flags.namespace ?? 'default',
+      ...files,
+    }),
+  );
+  return EXIT.OK;
+}

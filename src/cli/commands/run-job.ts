@@ -1,0 +1,126 @@
+import { DigestError, EXIT } from '../../errors.js';
+import type { JobConfig, LoadedConfig } from '../../config/types.js';
+import { latestSlot, parseCron } from '../../scheduler/index.js';
+import { runJob, type RunOutcome } from '../../pipeline/run.js';
+import { formatPlannedMessage } from '../format.js';
+import {
+  findJob,
+  loadConfigFor,
+  makeLogger,
+  newEmitter,
+  openStore,
+  ownerId,
+  resolveDelivery,
+  type GlobalOptions,
+  type Io,
+} from '../context.js';
+
+export interface RunJobFlags {
+  dryRun?: boolean;
+  slot?: string;
+  force?: boolean;
+  sandbox?: boolean;
+}
+
+/** The slot a one-shot run is for: the latest scheduled time at or before now, so a retried pod does not post twice. */
+export function resolveSlot(job: JobConfig, flag: string | undefined, now: Date): Date {
+  if (flag) {
+    const d = new Date(flag);
+    if (Number.isNaN(d.getTime())) {
+      throw new DigestError('E_USAGE', `--slot "${flag}" is not a date`, { hint: 'Use ISO 8601, e.g. --slot 2026-11-24T09:00:00+03:00' });
+    }
+    return d;
+  }
+  return latestSlot(parseCron(job.schedule), job.timezone, now) ?? now;
+}
+
+export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalOptions, io: Io): Promise<number> {
+  const config = await loadConfigFor(g, io);
+  const job = findJob(config, name);
+  const events = newEmitter();
+  const logger = await makeLogger(g, io, [config.pachca.token]);
+  const { attachLogging } = await import('../../observability/log.js');
+  attachLogging(events, logger);
+  const slot = resolveSlot(job, flags.slot, new Date());
+
+  if (flags.dryRun) {
+    const outcome = await runJob(
+      { config, events, logger, store: null, client: () => { throw new Error('dry run must not post'); }, owner: ownerId() },
+      { job, slot, dryRun: true },
+    );
+    printOutcome(outcome, io, config, true, null);
+    return exitFor(outcome);
+  }
+
+  const delivery = await resolveDelivery(config, events, { sandbox: flags.sandbox ?? false });
+  const store = await openStore(delivery.stateUrl, config);
+  const stopSignals = installSignalAbort();
+  try {
+    if (delivery.kind !== 'pachca') io.err(`PACHCA_TOKEN is not set: delivering to ${delivery.description}.`);
+    const outcome = await runJob(
+      { config, events, logger, store, client: delivery.client, owner: ownerId() },
+      { job, slot, force: flags.force ?? false, retryFailed: true, signal: stopSignals.signal },
+    );
+    const { afterRun } = await import('../../pipeline/after-run.js');
+    await afterRun({ config, job, outcome, store, client: delivery.client, logger });
+    printOutcome(outcome, io, config, false, delivery.kind === 'pachca' ? null : delivery.description);
+    return exitFor(outcome);
+  } finally {
+    stopSignals.dispose();
+    await store.close();
+    await delivery.close();
+  }
+}
+
+export function exitFor(outcome: RunOutcome): number {
+  if (outcome.status === 'failed') return outcome.error?.code === 'E_CONFIG' ? EXIT.USAGE : EXIT.JOB_FAILED;
+  return EXIT.OK;
+}
+
+export function printOutcome(outcome: RunOutcome, io: Io, _config: LoadedConfig, dryRun: boolean, sandboxNote: string | null): void {
+  const slot = outcome.slot.toISOString();
+  if (dryRun && outcome.messages.length > 0) {
+    outcome.messages.forEach((m, i) => io.out(formatPlannedMessage(m, i, outcome.messages.length) + '\n'));
+    io.err(`dry run of ${outcome.job} for slot ${slot}: ${outcome.messages.length} message(s), nothing posted`);
+    return;
+  }
+  switch (outcome.status) {
+    case 'succeeded': {
+      const fresh = outcome.delivered.filter((d) => !d.reused);
+      if (sandboxNote) {
+        outcome.messages.forEach((m, i) => io.out(formatPlannedMessage(m, i, outcome.messages.length) + '\n'));
+      }
+      for (const d of outcome.delivered) io.out(`✓ ${d.key}: message ${d.messageId}${d.url ? ` ${d.url}` : ''}${d.reused ? ' (delivered earlier)' : ''}`);
+      io.err(`${outcome.job} ${slot}: succeeded, ${fresh.length} message(s) posted${sandboxNote ? ` to ${sandboxNote}` : ''}`);
+      break;
+    }
+    case 'skipped':
+      io.err(`${outcome.job} ${slot}: skipped — ${outcome.reason ?? 'nothing to send'}`);
+      break;
+    case 'already-done':
+    case 'in-progress':
+      io.err(`${outcome.job} ${slot}: ${outcome.reason}; nothing to do (use --force to run it again, or --slot for another slot)`);
+      break;
+    case 'failed':
+      io.err(outcome.error ? outcome.error.format() : `${outcome.job} failed`);
+      for (const n of outcome.notes) io.err(`  note: ${n}`);
+      break;
+  }
+}
+
+/** SIGTERM/SIGINT cancel a one-shot run cleanly (the ledger records it as failed, retryable). */
+function installSignalAbort(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onSignal = (sig: string) => controller.abort(new DigestError('E_ABORTED', `received ${sig}`));
+  const term = () => onSignal('SIGTERM');
+  const int = () => onSignal('SIGINT');
+  process.once('SIGTERM', term);
+  process.once('SIGINT', int);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGTERM', term);
+      process.off('SIGINT', int);
+    },
+  };
+}

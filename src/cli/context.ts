@@ -1,0 +1,134 @@
+/**
+ * What every command needs, built lazily: a command loads only the modules it uses
+ * (`run-job` runs once per Kubernetes pod, so start-up time is part of every digest).
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { DigestError } from '../errors.js';
+import { Emitter, type DigestEmitter } from '../events.js';
+import type { LoadedConfig } from '../config/types.js';
+import type { Logger } from '../observability/logger.js';
+import type { PachcaClient } from '../pachca/client.js';
+import type { StateStore } from '../state/types.js';
+import type { Sandbox } from '../sandbox/index.js';
+
+export interface GlobalOptions {
+  config?: string;
+  logLevel?: string;
+  logFormat?: 'json' | 'pretty' | 'auto';
+}
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: Record<string, string | undefined>;
+  cwd: string;
+}
+
+export const processIo: Io = {
+  out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
+  err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
+  env: process.env,
+  cwd: process.cwd(),
+};
+
+export async function loadConfigFor(opts: GlobalOptions, io: Io): Promise<LoadedConfig> {
+  const { loadConfig } = await import('../config/index.js');
+  return loadConfig({ ...(opts.config ? { file: opts.config } : {}), cwd: io.cwd, env: io.env });
+}
+
+export async function makeLogger(opts: GlobalOptions, io: Io, secrets: string[]): Promise<Logger> {
+  const { createLogger, registerSecret } = await import('../observability/log.js');
+  for (const s of secrets) if (s) registerSecret(s);
+  const level = opts.logLevel ?? io.env.LOG_LEVEL ?? 'info';
+  return createLogger({ level, format: opts.logFormat ?? 'auto', stream: process.stderr });
+}
+
+export function ownerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
+export interface Delivery {
+  /** Where messages go, for the user: a real Pachca, an external sandbox or the in-process one. */
+  description: string;
+  kind: 'pachca' | 'external-sandbox' | 'sandbox';
+  client: () => PachcaClient;
+  sandbox: Sandbox | null;
+  /** The in-process sandbox has its own throwaway ledger: a preview run must not mark a real slot done. */
+  stateUrl: string;
+  close: () => Promise<void>;
+}
+
+/**
+ * No token → the built-in sandbox, so a newcomer sees a digest delivered without any setup.
+ * A token with an explicit base URL → that server (a real Pachca, or a sandbox started separately).
+ */
+export async function resolveDelivery(
+  config: LoadedConfig,
+  events: DigestEmitter,
+  flags: { sandbox?: boolean; sandboxPort?: number },
+): Promise<Delivery> {
+  const { PachcaClient } = await import('../pachca/index.js');
+  let client: PachcaClient | undefined;
+  const makeClient = (baseUrl: string, token: string) => () =>
+    (client ??= new PachcaClient({
+      token,
+      baseUrl,
+      rateLimits: config.pachca.rateLimits,
+      retry: config.pachca.retry,
+      timeouts: config.pachca.timeouts,
+      maxMessageBytes: config.pachca.maxMessageBytes,
+      events,
+    }));
+  const closeClient = async () => {
+    await client?.close();
+  };
+
+  const useInProcess = flags.sandbox || (!config.pachca.token && !config.pachca.baseUrlExplicit);
+  if (useInProcess) {
+    const { startSandbox } = await import('../sandbox/index.js');
+    // The default chats (101 «Общий», 102 «Разработка», 103 «Продажи», …) match the shipped examples;
+    // any other chat id a config posts to is created on first use.
+    const sandbox = await startSandbox({ port: flags.sandboxPort ?? 0, autoCreateChats: true });
+    return {
+      description: `the built-in sandbox at ${sandbox.origin}`,
+      kind: 'sandbox',
+      client: makeClient(sandbox.baseUrl, 'sandbox'),
+      sandbox,
+      stateUrl: 'sqlite::memory:',
+      close: async () => {
+        await closeClient();
+        await sandbox.close();
+      },
+    };
+  }
+  const token = config.pachca.token || 'sandbox';
+  return {
+    description: config.pachca.token ? `Pachca at ${config.pachca.baseUrl}` : `the sandbox at ${config.pachca.baseUrl} (no PACHCA_TOKEN set)`,
+    kind: config.pachca.token ? 'pachca' : 'external-sandbox',
+    client: makeClient(config.pachca.baseUrl, token),
+    sandbox: null,
+    stateUrl: config.state.url,
+    close: closeClient,
+  };
+}
+
+export async function openStore(url: string, config: LoadedConfig): Promise<StateStore> {
+  const { openStateStore } = await import('../state/index.js');
+  return openStateStore(url, { baseDir: config.dir });
+}
+
+export function findJob(config: LoadedConfig, name: string) {
+  const job = config.jobs.find((j) => j.name === name);
+  if (!job) {
+    const names = config.jobs.map((j) => j.name);
+    throw new DigestError('E_USAGE', `no job named "${name}" in ${config.file}`, {
+      hint: names.length ? `Jobs in this config: ${names.join(', ')}.` : 'The config has no jobs.',
+    });
+  }
+  return job;
+}
+
+export function newEmitter(): DigestEmitter {
+  return new Emitter();
+}

@@ -1,0 +1,73 @@
+/**
+ * What happens once a run has an outcome: failure/recovery alerts (once, not every minute),
+ * the heartbeat ping, and ledger retention. Failures here are logged, never fatal to the run.
+ */
+import type { JobConfig, LoadedConfig } from '../config/types.js';
+import type { Logger } from '../observability/logger.js';
+import type { PachcaClient } from '../pachca/client.js';
+import type { StateStore } from '../state/types.js';
+import type { RunOutcome } from './run.js';
+
+export interface AfterRunInput {
+  config: LoadedConfig;
+  job: JobConfig;
+  outcome: RunOutcome;
+  store: StateStore | null;
+  client: () => PachcaClient;
+  logger: Logger;
+}
+
+export async function afterRun({ config, job, outcome, store, client, logger }: AfterRunInput): Promise<void> {
+  if (outcome.status !== 'succeeded' && outcome.status !== 'failed' && outcome.status !== 'skipped') return;
+  const log = logger.child({ job: job.name, slot: outcome.slot.toISOString() });
+
+  const alerts = job.alerts ?? config.alerts;
+  if (alerts && store) {
+    try {
+      const { decideAlert, formatAlert } = await import('../observability/alerts.js');
+      const flagKey = `alerting:${job.name}`;
+      const previouslyAlerting = (await store.getFlag(flagKey)) === '1';
+      const consecutiveFailures = outcome.status === 'failed' ? await store.consecutiveFailures(job.name) : 0;
+      const kind = decideAlert({ status: outcome.status, consecutiveFailures, previouslyAlerting, after: alerts.after, on: alerts.on });
+      if (kind) {
+        const content = formatAlert(kind, {
+          job: job.name,
+          slot: outcome.slot,
+          error: outcome.error?.message ?? null,
+          code: outcome.error?.code ?? null,
+          hint: outcome.error?.hint ?? null,
+          timezone: job.timezone,
+          locale: job.locale,
+        });
+        await client().createMessage({
+          entity_type: alerts.target.kind === 'chat' ? 'discussion' : 'user',
+          entity_id: alerts.target.id,
+          content,
+        });
+        log.info({ alert: kind }, 'alert sent');
+      }
+      if (outcome.status === 'failed' && (kind === 'failure' || previouslyAlerting)) await store.setFlag(flagKey, '1');
+      if (outcome.status === 'succeeded' && previouslyAlerting) await store.setFlag(flagKey, null);
+    } catch (err) {
+      log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not send the alert');
+    }
+  }
+
+  const heartbeat = job.heartbeatUrl ?? config.heartbeatUrl;
+  if (heartbeat && outcome.status === 'succeeded') {
+    const { pingHeartbeat } = await import('../observability/alerts.js');
+    await pingHeartbeat(heartbeat, { logger: log });
+  }
+
+  if (store) {
+    try {
+      const removed = await store.prune({
+        keepRuns: config.state.retention.runs,
+        olderThan: new Date(Date.now() - config.state.retention.days * 86_400_000),
+      });
+      if (removed > 0) log.debug({ removed }, 'pruned old runs');
+    } catch (err) {
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not prune the ledger');
+    }
+  }
+}

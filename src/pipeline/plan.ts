@@ -1,0 +1,124 @@
+/**
+ * Turning metrics into the exact messages a run posts: fan-out, targets, buttons, content.
+ * Pure (no I/O), so `render`, `run-job --dry-run` and delivery all share it.
+ */
+import { DigestError } from '../errors.js';
+import type { JobConfig, TargetSpec } from '../config/types.js';
+import type { CompiledTemplate, RenderOptions } from '../render/types.js';
+import type { Period } from '../sources/define.js';
+import type { CreateMessageInput, EntityType, MessageButton } from '../pachca/types.js';
+import { getPath } from '../util/path.js';
+
+export interface RenderContext {
+  metrics: unknown;
+  item?: unknown;
+  job: { name: string; description: string | null; timezone: string; locale: string };
+  period: Period;
+  slot: Date;
+  now: Date;
+  previous: unknown;
+}
+
+export interface PlannedMessage {
+  /** Stable across attempts of one run: which target, which fan-out item. The ledger keys deliveries by it. */
+  key: string;
+  target: { kind: TargetSpec['kind']; id: number; label: string };
+  input: CreateMessageInput;
+}
+
+export interface Plan {
+  messages: PlannedMessage[];
+  /** Messages whose template rendered empty (not posted). */
+  emptyCount: number;
+}
+
+const ENTITY: Record<TargetSpec['kind'], EntityType> = { chat: 'discussion', user: 'user', thread: 'thread' };
+
+export function baseContext(job: JobConfig, parts: Omit<RenderContext, 'job'>): RenderContext {
+  return {
+    ...parts,
+    job: { name: job.name, description: job.description ?? null, timezone: job.timezone, locale: job.locale },
+  };
+}
+
+export function planMessages(job: JobConfig, context: RenderContext): Plan {
+  const opts: RenderOptions = { locale: job.locale, timezone: job.timezone };
+  let items: Array<{ index: number | null; item: unknown }> = [{ index: null, item: undefined }];
+  if (job.forEach) {
+    const list = getPath(context, job.forEach);
+    if (!Array.isArray(list)) {
+      throw new DigestError('E_SOURCE', `for_each: "${job.forEach}" is ${describe(list)}, not an array`, {
+        location: { ...job.position, path: `${job.position.path}.for_each` },
+        hint: `Point for_each at an array in the metrics (e.g. "metrics.teams"); run \`pachca-digest render ${job.name}\` to see the data.`,
+      });
+    }
+    items = list.map((item, index) => ({ index, item }));
+  }
+
+  const messages: PlannedMessage[] = [];
+  let emptyCount = 0;
+  for (const { index, item } of items) {
+    const ctx: RenderContext = index === null ? context : { ...context, item };
+    const content = job.template.render(ctx as unknown as Record<string, unknown>, opts);
+    for (const target of job.targets) {
+      if (content.trim() === '') {
+        emptyCount++;
+        continue;
+      }
+      const id = resolveTargetId(target, ctx, opts);
+      const key = `${target.kind}:${id}${index === null ? '' : `#${index}`}`;
+      const input: CreateMessageInput = { entity_type: ENTITY[target.kind], entity_id: id, content };
+      const buttons = renderButtons(target, ctx, opts);
+      if (buttons.length > 0) input.buttons = buttons;
+      if (target.displayName) input.display_name = target.displayName;
+      if (target.displayAvatarUrl) input.display_avatar_url = target.displayAvatarUrl;
+      if (target.linkPreview !== undefined) input.link_preview = target.linkPreview;
+      messages.push({ key, target: { kind: target.kind, id, label: `${target.kind}_id ${id}` }, input });
+    }
+  }
+  return { messages, emptyCount };
+}
+
+function resolveTargetId(target: TargetSpec, ctx: RenderContext, opts: RenderOptions): number {
+  if (typeof target.id === 'number') return target.id;
+  const text = renderTemplate(target.id, ctx, opts).trim();
+  const id = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(id) || id <= 0) {
+    throw new DigestError('E_TEMPLATE', `target ${target.kind}_id rendered to "${text}", not a positive integer`, {
+      location: target.position,
+      hint: 'Check the fan-out data: each item needs the id field the target refers to (e.g. item.chat_id).',
+    });
+  }
+  return id;
+}
+
+function renderButtons(target: TargetSpec, ctx: RenderContext, opts: RenderOptions): MessageButton[][] {
+  const rows: MessageButton[][] = [];
+  for (const row of target.buttons) {
+    const out: MessageButton[] = [];
+    for (const b of row) {
+      const text = renderTemplate(b.text, ctx, opts).trim();
+      const url = renderTemplate(b.url, ctx, opts).trim();
+      if (!text || !url) continue;
+      if (!/^https?:\/\//i.test(url)) {
+        throw new DigestError('E_TEMPLATE', `button "${text}" has url "${url}", which is not an http(s) URL`, {
+          location: target.position,
+          hint: 'Button urls must start with http:// or https://.',
+        });
+      }
+      out.push({ text, url });
+    }
+    if (out.length > 0) rows.push(out);
+  }
+  return rows;
+}
+
+function renderTemplate(t: CompiledTemplate, ctx: RenderContext, opts: RenderOptions): string {
+  return t.render(ctx as unknown as Record<string, unknown>, opts);
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'missing';
+  if (v === null) return 'null';
+  return `a ${typeof v}`;
+}

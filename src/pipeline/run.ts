@@ -1,0 +1,328 @@
+/**
+ * One run of one job for one slot: claim → collect → render → deliver → record.
+ * Every way of running (daemon, `run-job`, `run-due`, the sandbox's "Run now") goes through here.
+ */
+import { createRequire } from 'node:module';
+import type { Dispatcher } from 'undici';
+import { DigestError, isDigestError } from '../errors.js';
+import type { DigestEmitter } from '../events.js';
+import type { JobConfig, LoadedConfig } from '../config/types.js';
+import type { Logger } from '../observability/logger.js';
+import type { PachcaClient } from '../pachca/client.js';
+import type { Message } from '../pachca/types.js';
+import type { DeliveryRecord, RunRecord, StateStore } from '../state/types.js';
+import type { Period } from '../sources/define.js';
+import { collectSources } from '../sources/collect.js';
+import { computePeriod, latestSlot, parseCron, toZonedIso } from '../scheduler/index.js';
+import { getPath, isEmptyValue } from '../util/path.js';
+import { baseContext, planMessages, type PlannedMessage, type RenderContext } from './plan.js';
+
+export type RunStatus = 'succeeded' | 'failed' | 'skipped' | 'already-done' | 'in-progress';
+
+export interface RunOutcome {
+  job: string;
+  slot: Date;
+  status: RunStatus;
+  /** What the run would post or posted, in order. */
+  messages: PlannedMessage[];
+  delivered: Array<{ key: string; messageId: number; url: string | null; reused: boolean }>;
+  reason?: string;
+  error?: DigestError;
+  durationMs: number;
+  attempts: number;
+  notes: string[];
+  /** The ledger's record when another runner owns or finished the slot. */
+  existing?: RunRecord;
+}
+
+export interface RunnerDeps {
+  config: LoadedConfig;
+  events: DigestEmitter;
+  logger: Logger;
+  /** null: no ledger (dry runs, render). */
+  store: StateStore | null;
+  /** Created on first use so dry runs never load the HTTP client. */
+  client: () => PachcaClient;
+  /** Identifies this process in claims: host:pid:random. */
+  owner: string;
+  /** Injected clock for tests. */
+  now?: () => Date;
+}
+
+export interface RunRequest {
+  job: JobConfig;
+  slot: Date;
+  /** Print, don't post, don't claim. */
+  dryRun?: boolean;
+  /** Use these metrics instead of collecting (render --metrics FILE). */
+  metrics?: unknown;
+  force?: boolean;
+  retryFailed?: boolean;
+  signal?: AbortSignal;
+}
+
+const require = createRequire(import.meta.url);
+let sharedAgent: Dispatcher | undefined;
+/** One keep-alive agent for all HTTP sources; undici is loaded only when a source asks for it. */
+function httpAgent(): Dispatcher {
+  if (!sharedAgent) {
+    const { Agent } = require('undici') as typeof import('undici');
+    sharedAgent = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 10_000 } });
+  }
+  return sharedAgent;
+}
+
+export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutcome> {
+  const clock = deps.now ?? (() => new Date());
+  const started = clock();
+  const { job, slot } = req;
+  const log = deps.logger.child({ job: job.name, slot: slot.toISOString() });
+  const outcome: RunOutcome = {
+    job: job.name,
+    slot,
+    status: 'succeeded',
+    messages: [],
+    delivered: [],
+    durationMs: 0,
+    attempts: 1,
+    notes: [],
+  };
+  const store = req.dryRun ? null : deps.store;
+
+  let run: RunRecord | null = null;
+  if (store) {
+    const claim = await store.claim(job.name, slot, {
+      owner: deps.owner,
+      leaseMs: deps.config.state.leaseMs,
+      now: started,
+      force: req.force ?? false,
+      retryFailed: req.retryFailed ?? false,
+    });
+    if (!claim.claimed) {
+      outcome.status = claim.run.status === 'running' ? 'in-progress' : 'already-done';
+      outcome.existing = claim.run;
+      outcome.reason =
+        claim.run.status === 'running'
+          ? `slot ${slot.toISOString()} is being run by ${claim.run.owner}`
+          : `slot ${slot.toISOString()} already ${claim.run.status}`;
+      deps.events.emit('run:claimed-elsewhere', { job: job.name, slot, status: claim.run.status });
+      return outcome;
+    }
+    run = claim.run;
+    outcome.attempts = run.attempts;
+  }
+  deps.events.emit('run:start', { job: job.name, slot, attempt: outcome.attempts });
+
+  const controller = new AbortController();
+  const timeout = setTimeout(
+    () => controller.abort(new DigestError('E_TIMEOUT', `job "${job.name}" exceeded its timeout of ${Math.round(job.timeoutMs / 1000)}s`, { hint: 'Raise `timeout` for the job or make its sources faster.' })),
+    job.timeoutMs,
+  );
+  timeout.unref?.();
+  const onOuterAbort = () => controller.abort(req.signal?.reason);
+  req.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  // A long run keeps its claim alive; losing it means another runner took over, so stop posting.
+  const renew =
+    store && run
+      ? setInterval(() => {
+          const until = new Date(clock().getTime() + deps.config.state.leaseMs);
+          store.renewLease(run!.id, deps.owner, until).then(
+            (ok) => {
+              if (!ok) controller.abort(new DigestError('E_STATE', `lost the claim on ${job.name} ${slot.toISOString()}`));
+            },
+            (err) => log.warn({ err: String(err) }, 'lease renewal failed'),
+          );
+        }, Math.max(1000, Math.floor(deps.config.state.leaseMs / 3)))
+      : undefined;
+  renew?.unref?.();
+
+  let metrics: unknown = null;
+  try {
+    const previousRun = store ? await store.lastSuccess(job.name, slot) : null;
+    const previous = previousRun?.metrics ?? null;
+    const period = periodFor(job, slot, previousRun?.slot ?? null);
+    const now = clock();
+
+    if (req.metrics !== undefined) {
+      metrics = req.metrics;
+    } else {
+      const collected = await collectSources(job.sources, {
+        job: { name: job.name, timezone: job.timezone, locale: job.locale },
+        period,
+        now,
+        previous,
+        signal: controller.signal,
+        logger: log,
+        configDir: deps.config.dir,
+        get http() {
+          return httpAgent();
+        },
+        pachca: deps.client,
+      }, { events: deps.events });
+      metrics = collected.metrics;
+      outcome.notes.push(...collected.notes);
+    }
+    throwIfAborted(controller.signal);
+
+    const context: RenderContext = baseContext(job, { metrics, period, slot, now, previous });
+    if (job.skipIf && job.onEmpty === 'skip' && isEmptyValue(getPath(context, job.skipIf))) {
+      return await finishSkipped(`skip_if: ${job.skipIf} is empty`);
+    }
+    const plan = planMessages(job, context);
+    outcome.messages = plan.messages;
+    if (plan.messages.length === 0) {
+      return await finishSkipped(plan.emptyCount > 0 ? 'the template rendered empty text' : 'for_each produced no items');
+    }
+    if (req.dryRun) {
+      outcome.status = 'succeeded';
+      outcome.reason = 'dry run: nothing posted';
+      return finalize();
+    }
+
+    await deliver(deps, job, plan.messages, run, store, outcome, controller.signal, previousRun);
+    if (store && run) await store.finish(run.id, { status: 'succeeded', now: clock(), metrics });
+    outcome.status = 'succeeded';
+    return finalize();
+  } catch (err) {
+    const error = toDigestError(err, controller.signal);
+    outcome.status = 'failed';
+    outcome.error = error;
+    if (store && run) {
+      await store
+        .finish(run.id, {
+          status: 'failed',
+          now: clock(),
+          error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) },
+        })
+        .catch((e) => log.error({ err: String(e) }, 'could not record the failure in the ledger'));
+    }
+    return finalize();
+  } finally {
+    clearTimeout(timeout);
+    if (renew) clearInterval(renew);
+    req.signal?.removeEventListener('abort', onOuterAbort);
+  }
+
+  async function finishSkipped(reason: string): Promise<RunOutcome> {
+    outcome.status = 'skipped';
+    outcome.reason = reason;
+    if (store && run) await store.finish(run.id, { status: 'skipped', now: clock(), reason });
+    return finalize();
+  }
+
+  function finalize(): RunOutcome {
+    outcome.durationMs = clock().getTime() - started.getTime();
+    const status = outcome.status === 'succeeded' || outcome.status === 'failed' || outcome.status === 'skipped' ? outcome.status : 'skipped';
+    deps.events.emit('run:end', {
+      job: job.name,
+      slot,
+      status,
+      durationMs: outcome.durationMs,
+      attempts: outcome.attempts,
+      messageIds: outcome.delivered.map((d) => d.messageId),
+      ...(outcome.reason ? { reason: outcome.reason } : {}),
+      ...(outcome.error
+        ? { error: { code: outcome.error.code, message: outcome.error.message, ...(outcome.error.hint ? { hint: outcome.error.hint } : {}) } }
+        : {}),
+    });
+    return outcome;
+  }
+}
+
+/** The run's reporting window, in the job's time zone. */
+export function periodFor(job: JobConfig, slot: Date, lastSuccessSlot: Date | null): Period {
+  const schedule = parseCron(job.schedule);
+  const previousSlot = latestSlot(schedule, job.timezone, new Date(slot.getTime() - 1));
+  const { start, end } = computePeriod(job.period, {
+    slot,
+    previousSlot,
+    timeZone: job.timezone,
+    lastSuccessSlot,
+  });
+  return { start, end, startIso: toZonedIso(start, job.timezone), endIso: toZonedIso(end, job.timezone), timezone: job.timezone };
+}
+
+/** Fan-out concurrency: the client paces per chat, so more in flight only queues in the limiter. */
+const DELIVERY_CONCURRENCY = 16;
+
+async function deliver(
+  deps: RunnerDeps,
+  job: JobConfig,
+  messages: PlannedMessage[],
+  run: RunRecord | null,
+  store: StateStore | null,
+  outcome: RunOutcome,
+  signal: AbortSignal,
+  previousRun: RunRecord | null,
+): Promise<void> {
+  const client = deps.client();
+  const done = new Map((run?.deliveries ?? []).map((d) => [d.key, d] as const));
+  const previousByKey = new Map((previousRun?.deliveries ?? []).map((d) => [d.key, d] as const));
+  const queue = messages.slice();
+  const errors: DigestError[] = [];
+
+  const worker = async () => {
+    while (queue.length > 0 && errors.length === 0) {
+      const m = queue.shift()!;
+      const already = done.get(m.key);
+      if (already) {
+        outcome.delivered.push({ key: m.key, messageId: already.messageId, url: already.url, reused: true });
+        continue;
+      }
+      try {
+        const sent = await sendOne(client, job, m, previousByKey.get(m.key) ?? null, signal);
+        for (let i = 0; i < sent.length; i++) {
+          const msg = sent[i]!;
+          const key = i === 0 ? m.key : `${m.key}~${i + 1}`;
+          const record: DeliveryRecord = { key, messageId: msg.id, chatId: msg.chat_id ?? null, url: msg.url ?? null, deliveredAt: new Date() };
+          if (store && run) await store.recordDelivery(run.id, record);
+          outcome.delivered.push({ key, messageId: msg.id, url: msg.url ?? null, reused: false });
+        }
+      } catch (err) {
+        errors.push(toDigestError(err, signal, m));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DELIVERY_CONCURRENCY, messages.length) }, worker));
+  if (errors.length > 0) {
+    const first = errors[0]!;
+    if (outcome.delivered.length > 0) {
+      outcome.notes.push(`${outcome.delivered.length} of ${messages.length} messages were delivered before the failure; a retry delivers only the rest`);
+    }
+    throw first;
+  }
+}
+
+async function sendOne(client: PachcaClient, job: JobConfig, m: PlannedMessage, previous: DeliveryRecord | null, signal: AbortSignal): Promise<Message[]> {
+  if (job.delivery === 'update' && previous) {
+    try {
+      const updated = await client.updateMessage(
+        previous.messageId,
+        { content: m.input.content, buttons: m.input.buttons ?? [] },
+        { signal },
+      );
+      return [updated];
+    } catch (err) {
+      // The message the previous run posted was deleted: post a new one instead.
+      if (!(isDigestError(err) && (err as { status?: number }).status === 404)) throw err;
+    }
+  }
+  return client.sendMessage(m.input, { signal, splitToThread: job.splitToThread });
+}
+
+function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw toDigestError(signal.reason, signal);
+}
+
+function toDigestError(err: unknown, signal: AbortSignal, m?: PlannedMessage): DigestError {
+  if (signal.aborted && isDigestError(signal.reason)) return signal.reason;
+  if (isDigestError(err)) {
+    if (m && err.code === 'E_DELIVERY' && !err.message.includes(m.target.label)) {
+      return new DigestError(err.code, `${m.target.label}: ${err.message}`, { location: err.location, hint: err.hint, cause: err, details: err.details });
+    }
+    return err;
+  }
+  if (signal.aborted) return new DigestError('E_ABORTED', 'the run was cancelled', { cause: err });
+  // Anything else is a bug: keep the original as the cause so its stack trace gets printed.
+  return new DigestError('E_INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
+}

@@ -1,0 +1,222 @@
+/**
+ * The thin loop that owns the timers. Which slots exist is decided by the pure functions in
+ * this folder; which of them actually run is decided by the ledger's atomic claim. node-cron's
+ * own timer is not used for firing because it drops slots in the DST spring-forward gap.
+ */
+import type { JobConfig } from '../config/types.js';
+import type { DigestEmitter } from '../events.js';
+import type { Logger } from '../observability/logger.js';
+import type { StateStore } from '../state/types.js';
+import { nextSlot, parseCron, slotsBetween, type CronSchedule } from './index.js';
+
+export interface DaemonRunResult {
+  status: string;
+}
+
+export interface DaemonOptions {
+  jobs: JobConfig[];
+  store: StateStore;
+  /** Runs one slot (claim, collect, render, deliver). Must not throw for job failures. */
+  run: (job: JobConfig, slot: Date, options: { signal: AbortSignal; retryFailed: boolean }) => Promise<DaemonRunResult>;
+  events: DigestEmitter;
+  logger: Logger;
+  now?: () => Date;
+  /** Wake up at least this often, so wall-clock jumps (suspend, NTP) are noticed. */
+  maxSleepMs?: number;
+  /** How long `stop()` waits for runs in flight before cancelling them. */
+  shutdownGraceMs?: number;
+  /** Cap for catch_up: all. */
+  maxCatchUp?: number;
+}
+
+interface JobState {
+  job: JobConfig;
+  schedule: CronSchedule;
+  next: Date | null;
+  running: Map<number, AbortController>;
+}
+
+export const DAEMON_DEFAULTS = {
+  maxSleepMs: 60_000,
+  shutdownGraceMs: 30_000,
+  maxCatchUp: 100,
+} as const;
+
+export class Daemon {
+  readonly #opts: Required<Pick<DaemonOptions, 'maxSleepMs' | 'shutdownGraceMs' | 'maxCatchUp'>> & DaemonOptions;
+  #states = new Map<string, JobState>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  #inflight = new Set<Promise<unknown>>();
+  #stopped = false;
+  #runSeq = 0;
+  lastTick: Date | null = null;
+
+  constructor(options: DaemonOptions) {
+    this.#opts = { ...DAEMON_DEFAULTS, ...options };
+    this.#setJobs(options.jobs);
+  }
+
+  get now(): Date {
+    return this.#opts.now ? this.#opts.now() : new Date();
+  }
+
+  get running(): number {
+    let n = 0;
+    for (const s of this.#states.values()) n += s.running.size;
+    return n;
+  }
+
+  /** Next run time per enabled job (for `list`, metrics and the sandbox's Jobs view). */
+  nextRuns(): Array<{ job: string; at: Date | null }> {
+    return [...this.#states.values()].map((s) => ({ job: s.job.name, at: s.next }));
+  }
+
+  async start(): Promise<void> {
+    await this.#catchUp();
+    this.#tick();
+  }
+
+  /** Swap the job list (SIGHUP reload). Runs in flight keep going with their old definition. */
+  reload(jobs: JobConfig[]): void {
+    const old = this.#states;
+    this.#setJobs(jobs);
+    for (const [name, s] of this.#states) {
+      const prev = old.get(name);
+      if (prev) s.running = prev.running;
+    }
+    if (!this.#stopped) this.#tick();
+  }
+
+  /** Stop scheduling, wait (bounded) for runs in flight, then cancel what is left. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    for (const t of this.#retryTimers) clearTimeout(t);
+    this.#retryTimers.clear();
+    if (this.#inflight.size === 0) return;
+    let graceTimer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<'timeout'>((resolve) => {
+      graceTimer = setTimeout(() => resolve('timeout'), this.#opts.shutdownGraceMs);
+    });
+    const result = await Promise.race([Promise.allSettled([...this.#inflight]).then(() => 'done' as const), grace]);
+    clearTimeout(graceTimer);
+    if (result === 'timeout') {
+      this.#opts.logger.warn({ running: this.running }, 'shutdown grace period over: cancelling runs in flight');
+      for (const s of this.#states.values()) for (const c of s.running.values()) c.abort();
+      await Promise.allSettled([...this.#inflight]);
+    }
+  }
+
+  #setJobs(jobs: JobConfig[]): void {
+    const now = this.now;
+    this.#states = new Map();
+    for (const job of jobs) {
+      if (!job.enabled) continue;
+      const schedule = parseCron(job.schedule);
+      this.#states.set(job.name, { job, schedule, next: nextSlot(schedule, job.timezone, now), running: new Map() });
+    }
+  }
+
+  /** Slots missed while the daemon was down, found from the ledger; never a storm. */
+  async #catchUp(): Promise<void> {
+    const now = this.now;
+    for (const s of this.#states.values()) {
+      const { job } = s;
+      if (job.catchUp === 'none') continue;
+      const seenKey = `first-seen:${job.name}`;
+      const firstSeen = await this.#opts.store.getFlag(seenKey);
+      if (!firstSeen) {
+        // A job never scheduled before has missed nothing: don't post a past slot on first start.
+        await this.#opts.store.setFlag(seenKey, now.toISOString());
+        continue;
+      }
+      const last = await this.#opts.store.lastRun(job.name);
+      const windowStart = Math.max(now.getTime() - job.startingDeadlineMs, new Date(firstSeen).getTime(), last ? last.slot.getTime() : 0);
+      const missed = slotsBetween(s.schedule, job.timezone, new Date(windowStart), now, this.#opts.maxCatchUp + 1).filter(
+        (slot) => !last || slot.getTime() > last.slot.getTime(),
+      );
+      if (missed.length === 0) continue;
+      const chosen = job.catchUp === 'latest' ? missed.slice(-1) : missed.slice(-this.#opts.maxCatchUp);
+      this.#opts.logger.info(
+        { job: job.name, missed: missed.length, running: chosen.map((d) => d.toISOString()), policy: job.catchUp },
+        'catching up missed slots',
+      );
+      for (const slot of chosen) await this.#launch(s, slot, false, true);
+    }
+  }
+
+  #tick(): void {
+    if (this.#stopped) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    const now = this.now;
+    this.lastTick = now;
+    this.#opts.events.emit('scheduler:tick', { at: now });
+    for (const s of this.#states.values()) {
+      const due: Date[] = [];
+      while (s.next && s.next.getTime() <= now.getTime()) {
+        due.push(s.next);
+        s.next = nextSlot(s.schedule, s.job.timezone, s.next);
+      }
+      if (due.length > 0) {
+        // Several due at once means the process slept (suspend, clock jump): same rule as catch-up.
+        const fresh = due.filter((d) => now.getTime() - d.getTime() <= s.job.startingDeadlineMs);
+        const chosen = s.job.catchUp === 'all' ? fresh.slice(-this.#opts.maxCatchUp) : fresh.slice(-1);
+        for (const slot of chosen) void this.#launch(s, slot, false, false);
+      }
+      this.#opts.events.emit('scheduler:next', { job: s.job.name, at: s.next });
+    }
+    let wake = this.#opts.maxSleepMs;
+    for (const s of this.#states.values()) {
+      if (s.next) wake = Math.min(wake, Math.max(0, s.next.getTime() - now.getTime()));
+    }
+    this.#timer = setTimeout(() => this.#tick(), wake);
+  }
+
+  async #launch(s: JobState, slot: Date, retryFailed: boolean, awaitIt: boolean, attempt = 0): Promise<void> {
+    if (this.#stopped) return;
+    const { job } = s;
+    if (s.running.size > 0) {
+      if (job.concurrency === 'forbid') {
+        this.#opts.logger.warn({ job: job.name, slot: slot.toISOString() }, 'previous run still in progress: slot skipped (concurrency: forbid)');
+        await this.#recordSkipped(job, slot, 'previous run still in progress (concurrency: forbid)');
+        return;
+      }
+      if (job.concurrency === 'replace') {
+        for (const c of s.running.values()) c.abort();
+      }
+    }
+    const id = ++this.#runSeq;
+    const controller = new AbortController();
+    s.running.set(id, controller);
+    const p = this.#opts
+      .run(job, slot, { signal: controller.signal, retryFailed })
+      .then((r) => {
+        if (r.status === 'failed' && attempt < job.retries.count && !this.#stopped) {
+          const delay = job.retries.backoffMs * 2 ** attempt;
+          this.#opts.logger.info({ job: job.name, slot: slot.toISOString(), retryInMs: delay, attempt: attempt + 1 }, 'run failed: retrying');
+          const t = setTimeout(() => {
+            this.#retryTimers.delete(t);
+            void this.#launch(this.#states.get(job.name) ?? s, slot, true, false, attempt + 1);
+          }, delay);
+          this.#retryTimers.add(t);
+        }
+      })
+      .catch((err) => this.#opts.logger.error({ job: job.name, err: err instanceof Error ? err.stack : String(err) }, 'run crashed'))
+      .finally(() => {
+        s.running.delete(id);
+        this.#inflight.delete(p);
+      });
+    this.#inflight.add(p);
+    if (awaitIt) await p;
+  }
+
+  async #recordSkipped(job: JobConfig, slot: Date, reason: string): Promise<void> {
+    try {
+      const claim = await this.#opts.store.claim(job.name, slot, { owner: `skip:${process.pid}`, leaseMs: 60_000, now: this.now });
+      if (claim.claimed) await this.#opts.store.finish(claim.run.id, { status: 'skipped', now: this.now, reason });
+    } catch (err) {
+      this.#opts.logger.warn({ job: job.name, err: String(err) }, 'could not record the skipped slot');
+    }
+  }
+}

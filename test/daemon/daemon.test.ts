@@ -1,0 +1,229 @@
+/**
+ * The daemon's loop with fake timers from fixed reference times: when it fires, DST, catch-up,
+ * overlap policies, retries and shutdown. Runs go through the real ledger (SQLite in memory);
+ * the run function records slots and claims them like the pipeline does.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Daemon } from '../../src/scheduler/daemon.js';
+import { Emitter } from '../../src/events.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { openStateStore } from '../../src/state/index.js';
+import type { StateStore } from '../../src/state/types.js';
+import type { JobConfig } from '../../src/config/types.js';
+
+function job(partial: Partial<JobConfig> & { name: string; schedule: string }): JobConfig {
+  return {
+    timezone: 'Europe/Moscow',
+    locale: 'ru-RU',
+    enabled: true,
+    sources: [],
+    namedSources: false,
+    template: { file: 't.hbs', source: '', render: () => 'x' },
+    templateFile: 't.hbs',
+    targets: [],
+    onEmpty: 'skip',
+    period: 'slot',
+    catchUp: 'latest',
+    startingDeadlineMs: 2 * 3_600_000,
+    concurrency: 'forbid',
+    timeoutMs: 600_000,
+    retries: { count: 0, backoffMs: 60_000 },
+    delivery: 'new',
+    splitToThread: false,
+    position: { file: 'jobs.config.yaml', line: 1, column: 1, path: 'jobs[0]' },
+    ...partial,
+  } as JobConfig;
+}
+
+interface Recorder {
+  slots: string[];
+  run: (j: JobConfig, slot: Date, o: { signal: AbortSignal; retryFailed: boolean }) => Promise<{ status: string }>;
+}
+
+/** Claims through the ledger like the pipeline, so catch-up sees what ran. */
+function recorder(store: StateStore, behaviour: (slot: Date, signal: AbortSignal, attempt: number) => Promise<'succeeded' | 'failed'> = async () => 'succeeded'): Recorder {
+  const slots: string[] = [];
+  return {
+    slots,
+    run: async (j, slot, o) => {
+      const claim = await store.claim(j.name, slot, { owner: 'test', leaseMs: 60_000, now: new Date(), retryFailed: o.retryFailed });
+      if (!claim.claimed) return { status: 'already-done' };
+      slots.push(slot.toISOString());
+      const status = await behaviour(slot, o.signal, claim.run.attempts);
+      await store.finish(claim.run.id, { status, now: new Date() });
+      return { status };
+    },
+  };
+}
+
+describe('Daemon', () => {
+  let store: StateStore;
+  const daemons: Daemon[] = [];
+  const make = (jobs: JobConfig[], r: Recorder) => {
+    const d = new Daemon({ jobs, store, run: r.run, events: new Emitter(), logger: silentLogger, shutdownGraceMs: 5_000 });
+    daemons.push(d);
+    return d;
+  };
+
+  beforeEach(async () => {
+    store = await openStateStore('sqlite::memory:', { baseDir: process.cwd() });
+  });
+  afterEach(async () => {
+    vi.useRealTimers();
+    for (const d of daemons.splice(0)) await d.stop();
+    await store.close();
+  });
+
+  it('fires a job at its scheduled time, not before', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-24T05:59:00Z') }); // 08:59 Moscow
+    const r = recorder(store);
+    const d = make([job({ name: 'daily', schedule: '0 9 * * *' })], r);
+    await d.start();
+    await vi.advanceTimersByTimeAsync(59_000);
+    expect(r.slots).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(r.slots).toEqual(['2026-11-24T06:00:00.000Z']);
+    await vi.advanceTimersByTimeAsync(24 * 3_600_000);
+    expect(r.slots).toEqual(['2026-11-24T06:00:00.000Z', '2026-11-25T06:00:00.000Z']);
+  });
+
+  it('Europe/Berlin spring forward: the 02:30 slot runs once, at 03:00 CEST', async () => {
+    vi.useFakeTimers({ now: new Date('2026-03-28T23:00:00Z') }); // 00:00 CET on the day of the change
+    const r = recorder(store);
+    const d = make([job({ name: 'night', schedule: '30 2 * * *', timezone: 'Europe/Berlin' })], r);
+    await d.start();
+    await vi.advanceTimersByTimeAsync(4 * 3_600_000);
+    expect(r.slots).toEqual(['2026-03-29T01:00:00.000Z']);
+  });
+
+  it('America/New_York fall back: a 01:30 slot runs once in the repeated hour', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-01T04:00:00Z') }); // 00:00 EDT
+    const r = recorder(store);
+    const d = make([job({ name: 'late', schedule: '30 1 * * *', timezone: 'America/New_York' })], r);
+    await d.start();
+    await vi.advanceTimersByTimeAsync(5 * 3_600_000);
+    expect(r.slots).toEqual(['2026-11-01T05:30:00.000Z']);
+  });
+
+  it.each([
+    ['latest', ['2026-11-24T08:00:00.000Z']],
+    ['all', ['2026-11-24T07:00:00.000Z', '2026-11-24T08:00:00.000Z']],
+    ['none', []],
+  ] as const)('downtime across two slots, catch_up %s', async (policy, expected) => {
+    vi.useFakeTimers({ now: new Date('2026-11-24T06:00:30Z') });
+    const hourly = job({ name: 'hourly', schedule: '0 * * * *', catchUp: policy });
+    const first = recorder(store);
+    const d1 = make([hourly], first);
+    await d1.start();
+    await vi.advanceTimersByTimeAsync(60_000); // nothing due yet; first start recorded
+    await first.run(hourly, new Date('2026-11-24T06:00:00Z'), { signal: new AbortController().signal, retryFailed: false });
+    await d1.stop();
+    // Down for two slots (07:00 and 08:00), back at 08:20.
+    vi.setSystemTime(new Date('2026-11-24T08:20:00Z'));
+    const second = recorder(store);
+    const d2 = make([hourly], second);
+    await d2.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(second.slots).toEqual(expected);
+  });
+
+  it('a job never seen before does not post a past slot on first start', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-24T06:30:00Z') });
+    const r = recorder(store);
+    const d = make([job({ name: 'fresh', schedule: '0 * * * *' })], r);
+    await d.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(r.slots).toEqual([]);
+  });
+
+  it('concurrency forbid skips a slot while the previous run is still going; allow overlaps; replace cancels', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-24T06:00:30Z') });
+    const slow = (ms: number) => async (_slot: Date, signal: AbortSignal) =>
+      new Promise<'succeeded' | 'failed'>((resolve) => {
+        const t = setTimeout(() => resolve('succeeded'), ms);
+        signal.addEventListener('abort', () => {
+          clearTimeout(t);
+          resolve('failed');
+        });
+      });
+    const results: Record<string, string[]> = {};
+    for (const policy of ['forbid', 'allow', 'replace'] as const) {
+      const aborted: string[] = [];
+      const r = recorder(store, async (slot, signal) => {
+        signal.addEventListener('abort', () => aborted.push(slot.toISOString()));
+        return slow(90_000)(slot, signal);
+      });
+      const d = make([job({ name: `every-minute-${policy}`, schedule: '* * * * *', concurrency: policy })], r);
+      await d.start();
+      await vi.advanceTimersByTimeAsync(3 * 60_000);
+      results[policy] = r.slots;
+      if (policy === 'replace') expect(aborted.length).toBeGreaterThan(0);
+      const stopped = d.stop();
+      await vi.advanceTimersByTimeAsync(120_000);
+      await stopped;
+    }
+    // Runs last 90 s, slots every 60 s: forbid runs every other slot, allow runs all, replace runs all (cancelling).
+    expect(results.forbid).toHaveLength(2);
+    expect(results.allow).toHaveLength(3);
+    expect(results.replace).toHaveLength(3);
+    const skipped = (await store.history({ job: 'every-minute-forbid', limit: 10 })).filter((h) => h.status === 'skipped');
+    expect(skipped).toHaveLength(1);
+  });
+
+  it('retries a failed run with backoff, delivering on the retry', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-24T05:59:59Z') });
+    let calls = 0;
+    const r = recorder(store, async () => (++calls < 3 ? 'failed' : 'succeeded'));
+    const d = make([job({ name: 'flaky', schedule: '0 9 * * *', retries: { count: 3, backoffMs: 10_000 } })], r);
+    await d.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(calls).toBe(2);
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(calls).toBe(3);
+    const run = await store.getRun('flaky', new Date('2026-11-24T06:00:00Z'));
+    expect(run?.status).toBe('succeeded');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(calls).toBe(3);
+  });
+
+  it('stop() waits for runs in flight, then cancels them after the grace period', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-24T05:59:59Z') });
+    let signalSeen: AbortSignal | undefined;
+    const r = recorder(store, (_slot, signal) => {
+      signalSeen = signal;
+      return new Promise((resolve) => signal.addEventListener('abort', () => resolve('failed')));
+    });
+    const d = make([job({ name: 'stuck', schedule: '0 9 * * *' })], r);
+    await d.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(d.running).toBe(1);
+    const stopping = d.stop();
+    await vi.advanceTimersByTimeAsync(4_000);
+    expect(signalSeen?.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1_500);
+    await stopping;
+    expect(signalSeen?.aborted).toBe(true);
+    expect(d.running).toBe(0);
+  });
+
+  it('reload swaps the jobs without dropping a run in flight', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-24T05:59:59Z') });
+    let finish: (() => void) | undefined;
+    const r = recorder(store, () => new Promise((resolve) => (finish = () => resolve('succeeded'))));
+    const d = make([job({ name: 'a', schedule: '0 9 * * *' })], r);
+    await d.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(d.running).toBe(1);
+    d.reload([job({ name: 'a', schedule: '0 10 * * *' }), job({ name: 'b', schedule: '0 10 * * *' })]);
+    expect(d.running).toBe(1);
+    finish!();
+    await vi.advanceTimersByTimeAsync(10);
+    expect((await store.getRun('a', new Date('2026-11-24T06:00:00Z')))?.status).toBe('succeeded');
+    expect(d.nextRuns().map((n) => [n.job, n.at?.toISOString()])).toEqual([
+      ['a', '2026-11-24T07:00:00.000Z'],
+      ['b', '2026-11-24T07:00:00.000Z'],
+    ]);
+  });
+});
