@@ -1,0 +1,23 @@
+/**
+ * A local Pachca-compatible server: integration-test target, local preview and benchmark server.
+ * `startSandbox()` listens on 127.0.0.1 (random port by default); point a client at `baseUrl`.
+ */
+export { startSandbox } from './server.js';
+export type { Sandbox, SandboxOptions, SandboxStats, RequestLogEntry, RouteMount } from './server.js';
+export { SandboxStore, apiMessage, apiChat, messageUrl } from './store.js';
+export type {
+  SeedChat,
+  SeedUser,
+  StoredChat,
+  StoredMessage,
+  StoredThread,
+  StoredUser,
+  StoredFile,
+  ChatKind,
+  SandboxStoreEvents,
+} from './store.js';
+export type { Fault, FaultKind, FaultMatch, FaultSpec, ActiveFault } from './faults.js';
+export type { SandboxRateLimits, BucketName } from './rate-limit.js';
+export type { Route, Reply, RequestContext } from './router.js';
+export type { ApiErrorBody, ApiErrorItem, OAuthErrorBody } from './errors.js';
+export { API_BASE_PATH, INSPECT_BASE_PATH, SANDBOX_DEFAULTS, DEFAULT_CHATS, DEFAULT_USERS } from './defaults.js';
