@@ -1,0 +1,11 @@
+/**
+ * Pure schedule and time math: cron parsing, DST-correct slot instants, report periods, display.
+ * "Now" is always an argument; nothing here reads the clock or starts timers.
+ */
+export { parseCron, CronError } from './cron.js';
+export type { CronSchedule, CronField } from './cron.js';
+export { nextSlot, latestSlot, nextSlots, slotsBetween } from './slots.js';
+export { describeCron } from './describe.js';
+export { isValidTimeZone, toZonedIso, formatInZone } from './zone.js';
+export { computePeriod } from './period.js';
+export type { PeriodContext, Period } from './period.js';

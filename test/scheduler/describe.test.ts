@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { describeCron, parseCron } from '../../src/scheduler/index.js';
+
+describe('describeCron', () => {
+  it.each([
+    ['0 9 * * *', 'every day at 09:00'],
+    ['30 18 * * *', 'every day at 18:30'],
+    ['0 9 * * 1-5', 'at 09:00 on Monday–Friday'],
+    ['0 9 * * MON-FRI', 'at 09:00 on Monday–Friday'],
+    ['0 9 * * 1', 'at 09:00 on Monday'],
+    ['0 9 * * 1,3,5', 'at 09:00 on Monday, Wednesday and Friday'],
+    ['0 10 * * 6,0', 'at 10:00 on Saturday and Sunday'],
+    ['0 10 * * 5-7', 'at 10:00 on Friday–Sunday'],
+    ['0 9,18 * * *', 'every day at 09:00 and 18:00'],
+    ['0 9,13,18 * * 1-5', 'at 09:00, 13:00 and 18:00 on Monday–Friday'],
+    ['30 0 9 * * *', 'every day at 09:00:30'],
+    ['0 0 9 * * *', 'every day at 09:00'],
+    ['*/15 * * * *', 'every 15 minutes'],
+    ['* * * * *', 'every minute'],
+    ['* * * * * *', 'every second'],
+    ['*/10 * * * * *', 'every 10 seconds'],
+    ['0 * * * *', 'every hour'],
+    ['@hourly', 'every hour'],
+    ['15 * * * *', 'every hour at minute 15'],
+    ['0 */2 * * *', 'every 2 hours'],
+    ['30 */6 * * *', 'every 6 hours at minute 30'],
+    ['0 */8 * * *', 'every 8 hours'],
+    ['0 0,12 * * *', 'every day at 00:00 and 12:00'],
+    ['0 9-18 * * *', 'every hour from 09:00 to 18:00'],
+    ['*/5 9-18 * * 1-5', 'every 5 minutes from 09:00 to 18:59 on Monday–Friday'],
+    ['*/30 * * * 1-5', 'every 30 minutes on Monday–Friday'],
+    ['0 10 1 * *', 'at 10:00 on day 1 of the month'],
+    ['@monthly', 'at 00:00 on day 1 of the month'],
+    ['0 0 1,15 * *', 'at 00:00 on days 1 and 15 of the month'],
+    ['0 0 1-7 * *', 'at 00:00 on days 1–7 of the month'],
+    ['0 0 1 * 1', 'at 00:00 on day 1 of the month or on Monday'],
+    ['@weekly', 'at 00:00 on Sunday'],
+    ['@daily', 'every day at 00:00'],
+    ['@yearly', 'at 00:00 on January 1'],
+    ['0 12 25 12 *', 'at 12:00 on December 25'],
+    ['0 9 * 1-3 *', 'every day in January–March at 09:00'],
+    ['0 9 1 1,7 *', 'at 09:00 on day 1 of the month in January and July'],
+    ['0 9 * 6 1-5', 'at 09:00 on Monday–Friday in June'],
+    // too irregular: the expression as written
+    ['5 4 */2 * 1', '5 4 */2 * 1'],
+    ['0 0 */2 * *', '0 0 */2 * *'],
+    ['7,23,41 1,5,9 * * *', '7,23,41 1,5,9 * * *'],
+    ['0 1,5,13 * * *', 'every day at 01:00, 05:00 and 13:00'],
+    ['0 1,5,13,14,20,22,23 * * *', '0 1,5,13,14,20,22,23 * * *'],
+    ['30 * * * * *', '30 * * * * *'],
+    ['*/10 * 9 * * *', '*/10 * 9 * * *'],
+  ])('%s → %s', (expr, text) => {
+    expect(describeCron(parseCron(expr))).toBe(text);
+  });
+});
