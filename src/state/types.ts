@@ -14,6 +14,10 @@ export interface DeliveryRecord {
 }
 
 export interface RunRecord {
+  /**
+   * Token of the current claim of (job, slot): every claim (takeover, retry, force) issues a new id, so a process
+   * that lost its claim gets E_STATE from `finish`/`recordDelivery` and `false` from `renewLease`.
+   */
   id: string;
   job: string;
   /** The scheduled time this run is for (key together with job). */
@@ -79,7 +83,11 @@ export interface StateStore {
   /** Small key-value state (alert open/closed per job). */
   getFlag(key: string): Promise<string | null>;
   setFlag(key: string, value: string | null): Promise<void>;
-  /** Drop finished runs beyond retention; returns how many were removed. */
+  /**
+   * Drop finished runs beyond retention; returns how many were removed. Per job, a run goes when it is not among
+   * the newest `keepRuns` (by slot) OR its slot is older than `olderThan`; running runs and the job's newest
+   * succeeded run (the next run's `previous`) are always kept.
+   */
   prune(options: { keepRuns: number; olderThan: Date }): Promise<number>;
   /** Reachability check for /readyz. */
   ping(): Promise<void>;
