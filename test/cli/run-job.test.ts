@@ -26,7 +26,7 @@ jobs:
         buttons:
           - text: Дашборд {{metrics.region}}
             url: https://bi.example.com/sales?region={{metrics.region}}
-      - user_id: 7
+      - user_id: 3
   - name: empty
     schedule: "0 9 * * *"
     source: { type: static, data: { count: 0 } }
@@ -35,7 +35,7 @@ jobs:
   - name: nowhere
     schedule: "0 9 * * *"
     source: { type: static, data: { n: 1 } }
-    template: empty.hbs
+    template: n.hbs
     target: { chat_id: 999999 }
 `;
 
@@ -45,7 +45,7 @@ describe('run-job against the sandbox', () => {
   const env = () => ({ PACHCA_TOKEN: 'test-token-123', PACHCA_API_URL: sandbox.baseUrl });
 
   beforeAll(async () => {
-    sandbox = await startSandbox({ tokens: ['test-token-123'], users: [{ id: 7, first_name: 'Ирина', last_name: 'Лебедева', nickname: 'irina' }] });
+    sandbox = await startSandbox({ tokens: ['test-token-123'] });
   });
   afterAll(async () => {
     await sandbox.close();
@@ -56,6 +56,7 @@ describe('run-job against the sandbox', () => {
     project = makeProject({
       'jobs.config.yaml': CONFIG,
       'templates/sales.hbs': '**Выручка {{metrics.region}}:** {{metrics.revenue}} ₽\n',
+      'templates/n.hbs': 'n = {{metrics.n}}\n',
       'templates/empty.hbs': '{{#if metrics.count}}Есть {{metrics.count}}{{/if}}\n',
     });
   });
@@ -73,7 +74,7 @@ describe('run-job against the sandbox', () => {
     expect(chatMsg.link_preview).toBe(false);
     expect(chatMsg.buttons).toEqual([[{ text: 'Дашборд Москва', url: 'https://bi.example.com/sales?region=Москва' }]]);
     const dm = msgs.find((m) => m.entity_type === 'user')!;
-    expect(dm.entity_id).toBe(7);
+    expect(dm.entity_id).toBe(3);
     expect(r.stdout).toMatch(/message \d+/);
   });
 
@@ -94,7 +95,7 @@ describe('run-job against the sandbox', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('**Выручка Москва:** 1200 ₽');
     expect(r.stdout).toContain('chat_id 101');
-    expect(r.stdout).toContain('user_id 7');
+    expect(r.stdout).toContain('user_id 3');
     expect(sandbox.store.messages()).toHaveLength(0);
     expect(sandbox.requests()).toHaveLength(0);
   });
