@@ -1,0 +1,129 @@
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { defineSource } from '../define.js';
+import { SourceError } from '../errors.js';
+import { formatBytes } from '../http-client.js';
+import { fillPlaceholders, placeholderValues } from '../placeholders.js';
+
+export const COMMAND_DEFAULTS = {
+  maxOutput: 1024 * 1024,
+  /** Characters of stderr quoted in a failure. */
+  stderrTail: 800,
+  /** Between SIGTERM and SIGKILL when the deadline passes. */
+  killGraceMs: 2_000,
+} as const;
+
+/**
+ * Runs a program (no shell) and parses its stdout as JSON. The environment is an allowlist: PATH,
+ * the names in `env_allow` copied from our environment, and `env`. Arguments may use the period
+ * placeholders ({{period.startIso}} …). On timeout or cancel the whole process group is killed
+ * (SIGTERM, then SIGKILL), so shell scripts do not leave children behind.
+ */
+export default defineSource({
+  name: 'command',
+  description: 'Запуск программы без shell; stdout — JSON.',
+  options: z
+    .object({
+      argv: z.array(z.string()).min(1).describe('Program and arguments, e.g. ["./scripts/report.sh", "{{period.startIso}}"]'),
+      env_allow: z.array(z.string()).optional().describe('Environment variables passed through (PATH always is)'),
+      env: z.record(z.string(), z.string()).optional().describe('Extra environment variables'),
+      cwd: z.string().optional().describe('Working directory, relative to the config directory (default: it)'),
+      max_output: z.number().int().positive().default(COMMAND_DEFAULTS.maxOutput).describe('Largest accepted stdout, bytes'),
+    })
+    .strict(),
+  async collect(ctx) {
+    const o = ctx.options;
+    const { spawn } = await import('node:child_process');
+    const values = placeholderValues(ctx);
+    const argv = o.argv.map((a) => fillPlaceholders(a, values));
+    const cwd = o.cwd ? (isAbsolute(o.cwd) ? o.cwd : resolve(ctx.configDir, o.cwd)) : ctx.configDir;
+    let prog = argv[0]!;
+    if (prog.includes('/') && !isAbsolute(prog)) prog = resolve(cwd, prog);
+    const env: Record<string, string> = {};
+    for (const name of ['PATH', ...(o.env_allow ?? [])]) {
+      const v = process.env[name];
+      if (v !== undefined) env[name] = v;
+    }
+    Object.assign(env, o.env);
+    const label = argv[0]!;
+
+    return await new Promise<unknown>((resolvePromise, reject) => {
+      let child: import('node:child_process').ChildProcess;
+      try {
+        // detached: a process group of its own, so a timeout can kill grandchildren too.
+        child = spawn(prog, argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      } catch (err) {
+        reject(new SourceError(`cannot start ${label}: ${(err as Error).message}`, { cause: err }));
+        return;
+      }
+      const out: Buffer[] = [];
+      let outSize = 0;
+      let errTail = '';
+      let failure: SourceError | undefined;
+      let killTimer: NodeJS.Timeout | undefined;
+
+      const killGroup = (signal: NodeJS.Signals) => {
+        try {
+          if (child.pid) process.kill(-child.pid, signal);
+        } catch {
+          /* already gone */
+        }
+      };
+      const stop = () => {
+        killGroup('SIGTERM');
+        killTimer = setTimeout(() => killGroup('SIGKILL'), COMMAND_DEFAULTS.killGraceMs);
+        killTimer.unref();
+      };
+      const onAbort = () => stop();
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+
+      child.stdout!.on('data', (chunk: Buffer) => {
+        outSize += chunk.length;
+        if (outSize > o.max_output) {
+          if (!failure) {
+            failure = new SourceError(`${label} printed more than ${formatBytes(o.max_output)}`, {
+              hint: 'Print less, or raise the source\'s `max_output`.',
+            });
+            stop();
+          }
+          return;
+        }
+        out.push(chunk);
+      });
+      child.stderr!.on('data', (chunk: Buffer) => {
+        errTail = (errTail + chunk.toString('utf8')).slice(-COMMAND_DEFAULTS.stderrTail * 2);
+      });
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        failure ??= new SourceError(`cannot start ${label}: ${err.code === 'ENOENT' ? 'not found' : err.message}`, {
+          hint: err.code === 'ENOENT' ? `Relative programs are resolved against ${cwd}; others are looked up in PATH.` : undefined,
+          cause: err,
+        });
+      });
+      child.on('close', (code, signal) => {
+        ctx.signal.removeEventListener('abort', onAbort);
+        // The leader exited; make sure nothing it started lingers (a no-op when the group is empty).
+        if (signal === null) killGroup('SIGKILL');
+        if (killTimer) clearTimeout(killTimer);
+        if (ctx.signal.aborted) return reject(ctx.signal.reason);
+        if (failure) return reject(failure);
+        const tail = errTail.trim().slice(-COMMAND_DEFAULTS.stderrTail);
+        if (code !== 0) {
+          return reject(
+            new SourceError(`${label} exited with ${signal ? `signal ${signal}` : `code ${code}`}${tail ? `: ${tail}` : ''}`),
+          );
+        }
+        const text = Buffer.concat(out).toString('utf8').trim();
+        if (text === '') return reject(new SourceError(`${label} printed nothing; expected JSON on stdout`));
+        try {
+          resolvePromise(JSON.parse(text));
+        } catch (err) {
+          reject(
+            new SourceError(`${label} did not print JSON: ${(err as Error).message}; stdout starts with ${JSON.stringify(text.slice(0, 120))}`, {
+              hint: 'Print only JSON to stdout; send logs to stderr.',
+            }),
+          );
+        }
+      });
+    });
+  },
+});

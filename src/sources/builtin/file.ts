@@ -1,0 +1,96 @@
+import { readFile } from 'node:fs/promises';
+import { extname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { defineSource } from '../define.js';
+import { SourceError } from '../errors.js';
+import { parseCsv } from '../csv.js';
+import { jsonErrorOffset, lineColumn } from '../json-position.js';
+
+const FORMAT_BY_EXT: Record<string, 'json' | 'yaml' | 'csv'> = {
+  '.json': 'json',
+  '.yaml': 'yaml',
+  '.yml': 'yaml',
+  '.csv': 'csv',
+  '.tsv': 'csv',
+};
+
+/**
+ * A local JSON, YAML or CSV file. JSON and YAML return the parsed document as is; CSV returns
+ * `{ rows: [{ column: value }], count }` (see csv.ts for how values are typed).
+ */
+export default defineSource({
+  name: 'file',
+  description: 'Локальный файл JSON, YAML или CSV (CSV → { rows, count }).',
+  options: z
+    .object({
+      path: z.string().min(1).describe('File path, relative to the config file directory'),
+      format: z
+        .enum(['json', 'yaml', 'csv'])
+        .optional()
+        .describe('File format; by default from the extension (.json, .yaml/.yml, .csv/.tsv)'),
+      delimiter: z
+        .string()
+        .length(1)
+        .optional()
+        .describe('CSV delimiter; by default sniffed from the header line (, ; tab |)'),
+    })
+    .strict(),
+  async collect(ctx) {
+    const { path, delimiter } = ctx.options;
+    const file = isAbsolute(path) ? path : resolve(ctx.configDir, path);
+    const ext = extname(file).toLowerCase();
+    const format = ctx.options.format ?? FORMAT_BY_EXT[ext];
+    if (!format) {
+      throw new SourceError(`cannot tell the format of ${file} from its extension`, {
+        hint: 'Set `format: json | yaml | csv` in the source options.',
+      });
+    }
+    let text: string;
+    try {
+      text = await readFile(file, { encoding: 'utf8', signal: ctx.signal });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        throw new SourceError(`file not found: ${file}`, {
+          hint: 'Relative paths are resolved against the directory of the config file.',
+        });
+      }
+      throw new SourceError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    if (format === 'csv') {
+      const { rows } = parseCsv(text, { delimiter: delimiter ?? (ext === '.tsv' ? '\t' : undefined), file });
+      return { rows, count: rows.length };
+    }
+    if (format === 'json') return parseJson(text, file);
+    return parseYaml(text, file);
+  },
+});
+
+function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const offset = jsonErrorOffset(text);
+    const at = offset === undefined ? undefined : lineColumn(text, offset);
+    const msg = (err as Error).message.split('\n')[0]!.slice(0, 200);
+    throw new SourceError(`${file}${at ? `:${at.line}:${at.column}` : ''}: invalid JSON: ${msg}`, {
+      location: { file, line: at?.line, column: at?.column },
+    });
+  }
+}
+
+async function parseYaml(text: string, file: string): Promise<unknown> {
+  const { parseDocument } = await import('yaml');
+  const doc = parseDocument(text);
+  const first = doc.errors[0];
+  if (first) {
+    const line = first.linePos?.[0]?.line;
+    const column = first.linePos?.[0]?.col;
+    // prettyErrors adds "at line N, column M:" and a code excerpt; we print the place our way.
+    const message = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new SourceError(`${file}${line ? `:${line}:${column}` : ''}: invalid YAML: ${message}`, {
+      location: { file, line, column },
+    });
+  }
+  return doc.toJS();
+}

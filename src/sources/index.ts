@@ -1,0 +1,11 @@
+export { defineSource } from './define.js';
+export type { Period, SourceContext, SourceDefinition } from './define.js';
+export { SourceError, isTransient } from './errors.js';
+export type { SourceErrorOptions } from './errors.js';
+export { resolveSource, builtinSources, getBuiltinSource, isSourceDefinition } from './resolve.js';
+export type { PluginApi } from './resolve.js';
+export { describeSourceOptions, sourceOptionsJsonSchema } from './describe.js';
+export type { SourceOptionInfo } from './describe.js';
+export { parseCsv } from './csv.js';
+export { collectSources, toPlain, SOURCE_DEFAULTS } from './collect.js';
+export type { BaseSourceContext, CollectOptions, CollectResult } from './collect.js';
