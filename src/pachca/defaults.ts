@@ -64,6 +64,12 @@ export interface ClientDefaults {
   timeouts: TimeoutSettings;
   /** Safe margin under the documented ~40 KB per message (UTF-8 bytes). */
   maxMessageBytes: number;
+  /**
+   * Sockets per client to the API (undici Agent `connections`). Bounded so a fan-out burst
+   * queues in the client instead of flooding the server's accept queue (SYN drops stall for
+   * seconds). Optional: older configs omit it.
+   */
+  maxConnections?: number;
 }
 
 export const DEFAULT_BASE_URL = 'https://api.pachca.com/api/shared/v1';
@@ -95,4 +101,5 @@ export const CLIENT_DEFAULTS: ClientDefaults = {
     requestMs: 60_000,
   },
   maxMessageBytes: 36_000,
+  maxConnections: 32,
 };

@@ -1,0 +1,44 @@
+/** The Pachca API client: paced, retried, never duplicating a message. */
+export {
+  PachcaClient,
+  classify as classifyRequest,
+  type PachcaClientOptions,
+  type RateLimitOptions,
+  type MessageCallOptions,
+  type SendMessageOptions,
+  type WriteCallOptions,
+  type RequestOptions,
+} from './client.js';
+export { PachcaApiError, redact, type ApiErrorItem, type PachcaApiErrorInit } from './errors.js';
+export { splitContent, splitChars, utf8Bytes, MIN_SPLIT_BYTES } from './split.js';
+export { backoffDelay, parseRetryAfter } from './backoff.js';
+export {
+  RateLimiter,
+  limiterFor,
+  limiterKey,
+  allLimiters,
+  bucketKey,
+  bucketAvailableAt,
+  bucketTake,
+  bucketRefill,
+  bucketPause,
+  bucketRelease,
+  newBucketState,
+  abortError,
+  DEFAULT_SAFETY_MARGIN,
+  type BucketClass,
+  type BucketState,
+  type Permit,
+  type LimiterOptions,
+  type LimiterSnapshot,
+} from './limiter.js';
+export {
+  paginatePages,
+  DEFAULT_PAGE_LIMIT,
+  DEFAULT_MAX_PAGES,
+  type PageBody,
+  type PaginateOptions,
+} from './paginate.js';
+export { CLIENT_DEFAULTS, DEFAULT_BASE_URL } from './defaults.js';
+export type * from './defaults.js';
+export type * from './types.js';
