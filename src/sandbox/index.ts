@@ -21,3 +21,5 @@ export type { SandboxRateLimits, BucketName } from './rate-limit.js';
 export type { Route, Reply, RequestContext } from './router.js';
 export type { ApiErrorBody, ApiErrorItem, OAuthErrorBody } from './errors.js';
 export { API_BASE_PATH, INSPECT_BASE_PATH, SANDBOX_DEFAULTS, DEFAULT_CHATS, DEFAULT_USERS } from './defaults.js';
+export { createWebRoutes, WEB_BASE_PATH, WEB_DEFAULTS } from './web/index.js';
+export type { WebOptions, WebJobsProvider, WebJobInfo, WebJobRunResult } from './web/index.js';

@@ -13,6 +13,7 @@ import { inspectRoutes } from './inspect.js';
 import { RateLimiter, resolveRateLimits, type SandboxRateLimits } from './rate-limit.js';
 import { compileRoutes, matchRoute, type Reply, type RequestContext, type Route, type RouteTable } from './router.js';
 import { SandboxStore, type SeedChat, type SeedUser } from './store.js';
+import { createWebRoutes, type WebOptions } from './web/index.js';
 
 export interface RouteMount {
   prefix: string;
@@ -44,6 +45,8 @@ export interface SandboxOptions {
   maxContentBytes?: number;
   /** More route tables (the web UI mounts itself at prefix ''). */
   extraRoutes?: (sandbox: Sandbox) => RouteMount[];
+  /** The web view at `/` (default on; `{ jobs }` adds the Jobs view); `false`: the plain-text index. */
+  web?: false | WebOptions;
 }
 
 export interface RequestLogEntry {
@@ -312,25 +315,32 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
   };
 
+  const mounts: RouteMount[] = [
+    ...(options.extraRoutes?.(sandbox) ?? []),
+    ...(options.web === false ? [] : createWebRoutes(sandbox, { maxContentBytes, ...options.web })),
+    {
+      prefix: '',
+      routes: [
+        {
+          method: 'GET',
+          path: '/',
+          handle: () => ({
+            status: 200,
+            headers: { 'content-type': 'text/plain; charset=utf-8' },
+            body: `Pachca sandbox\nAPI: ${sandbox.baseUrl}\nInspection: ${sandbox.origin}${INSPECT_BASE_PATH}/messages, /chats, /requests, /stats, /events\n`,
+          }),
+        },
+      ],
+    },
+  ];
   tables = [
-    ...(options.extraRoutes?.(sandbox) ?? []).map((m) => compileRoutes(m.prefix, false, m.routes)),
+    ...mergeMounts(mounts).map((m) => compileRoutes(m.prefix, false, m.routes)),
     compileRoutes(API_BASE_PATH, true, apiRoutes({ store, maxContentBytes })),
     compileRoutes(
       INSPECT_BASE_PATH,
       false,
       inspectRoutes({ store, faults, requests: sandbox.requests, stats: sandbox.stats, reset, streams }),
     ),
-    compileRoutes('', false, [
-      {
-        method: 'GET',
-        path: '/',
-        handle: () => ({
-          status: 200,
-          headers: { 'content-type': 'text/plain; charset=utf-8' },
-          body: `Pachca sandbox\nAPI: ${sandbox.baseUrl}\nInspection: ${sandbox.origin}${INSPECT_BASE_PATH}/messages, /chats, /requests, /stats, /events\n`,
-        }),
-      },
-    ]),
   ];
 
   const host = options.host ?? SANDBOX_DEFAULTS.host;
@@ -351,6 +361,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 }
 
 // ---- helpers ----
+
+/**
+ * One table per prefix, routes in mount order: a route lookup only searches the table owning the
+ * longest matching prefix, so two mounts at '' (extra routes, the web view, the plain index) must
+ * share one table for the later ones to be reachable.
+ */
+function mergeMounts(mounts: RouteMount[]): RouteMount[] {
+  const byPrefix = new Map<string, Route[]>();
+  for (const m of mounts) {
+    const list = byPrefix.get(m.prefix) ?? [];
+    list.push(...m.routes);
+    byPrefix.set(m.prefix, list);
+  }
+  return [...byPrefix].map(([prefix, routes]) => ({ prefix, routes }));
+}
 
 function emptyStats(): SandboxStats {
   return { requests: 0, byEndpoint: {}, rateLimited: 0, faultsInjected: 0, faultsByKind: {} };

@@ -1,0 +1,6 @@
+/**
+ * The sandbox's web view: `startSandbox()` mounts it at `/` by default (`web: false` turns it off,
+ * `web: { jobs }` adds the Jobs view); `createWebRoutes` is the same thing as route tables.
+ */
+export { createWebRoutes, WEB_BASE_PATH, WEB_DEFAULTS } from './routes.js';
+export type { WebOptions, WebJobsProvider, WebJobInfo, WebJobRunResult, WebMessage } from './routes.js';
