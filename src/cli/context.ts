@@ -32,9 +32,9 @@ export const processIo: Io = {
   cwd: process.cwd(),
 };
 
-export async function loadConfigFor(opts: GlobalOptions, io: Io): Promise<LoadedConfig> {
+export async function loadConfigFor(opts: GlobalOptions, io: Io, only?: string): Promise<LoadedConfig> {
   const { loadConfig } = await import('../config/index.js');
-  return loadConfig({ ...(opts.config ? { file: opts.config } : {}), cwd: io.cwd, env: io.env });
+  return loadConfig({ ...(opts.config ? { file: opts.config } : {}), cwd: io.cwd, env: io.env, ...(only ? { only } : {}) });
 }
 
 export async function makeLogger(opts: GlobalOptions, io: Io, secrets: string[]): Promise<Logger> {
@@ -121,7 +121,7 @@ export async function openStore(url: string, config: LoadedConfig): Promise<Stat
 export function findJob(config: LoadedConfig, name: string) {
   const job = config.jobs.find((j) => j.name === name);
   if (!job) {
-    const names = config.jobs.map((j) => j.name);
+    const names = [...config.jobs.map((j) => j.name), ...(config.skippedJobs ?? [])];
     throw new DigestError('E_USAGE', `no job named "${name}" in ${config.file}`, {
       hint: names.length ? `Jobs in this config: ${names.join(', ')}.` : 'The config has no jobs.',
     });

@@ -1,10 +1,10 @@
-#!/usr/bin/env node
 /**
  * pachca-digest CLI. Exit codes (stable): 0 success or skipped, 1 a job failed, 2 configuration
  * or usage error. User errors print one readable paragraph; only bugs print a stack trace.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { DigestError, EXIT, exitCodeFor, isDigestError } from '../errors.js';
+import dotenv from 'dotenv';
+import { EXIT, exitCodeFor, isDigestError } from '../errors.js';
 import { processIo, type GlobalOptions, type Io } from './context.js';
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
@@ -92,6 +92,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .description('print Kubernetes manifests (a CronJob per job, a ConfigMap) generated from the config')
     .option('--image <image>', 'container image')
     .option('--namespace <ns>', 'namespace (default "default")')
+    .option('--skip-unsupported', 'leave out (with a comment) jobs whose seconds-field schedule a CronJob cannot express')
     .action((flags) => set(import('./commands/inspect.js').then((m) => m.k8sCommand(flags, globals(), io))));
 
   try {
@@ -116,18 +117,15 @@ export function reportError(err: unknown, io: Io): number {
   return EXIT.JOB_FAILED;
 }
 
-// Run when executed directly (bin), not when imported by tests.
-const invokedPath = process.argv[1] ?? '';
-if (/(?:^|[\\/])(?:main\.js|pachca-digest)$/.test(invokedPath)) {
-  const { config } = await import('dotenv');
-  // Only variables the config interpolates come from .env; loading it here lets PACHCA_TOKEN live there too.
-  config({ quiet: true });
-  main(process.argv.slice(2)).then(
-    (c) => {
-      process.exitCode = c;
-    },
-    (err: unknown) => {
-      process.exitCode = reportError(err instanceof DigestError ? err : err, processIo);
-    },
-  );
+/** The `pachca-digest` binary (src/cli/bin.ts): process arguments in, exit code out. */
+export async function runFromProcess(): Promise<void> {
+  // PACHCA_TOKEN and friends may live in ./.env; the real environment wins.
+  dotenv.config({ quiet: true });
+  let code: number;
+  try {
+    code = await main(process.argv.slice(2));
+  } catch (err) {
+    code = reportError(err, processIo);
+  }
+  process.exitCode = code;
 }

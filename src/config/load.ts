@@ -47,6 +47,11 @@ export interface LoadOptions {
   cwd?: string;
   /** Environment; default `process.env` (never modified). */
   env?: Record<string, string | undefined>;
+  /**
+   * Load just this job (`run-job`, `render`): the others are not compiled, since one Kubernetes pod
+   * runs one job and start-up is part of every digest's cost. `validate` and the daemon load all.
+   */
+  only?: string;
 }
 
 const CONFIG_HINT =
@@ -70,7 +75,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
     const what = code === 'ENOENT' ? 'config file not found' : code === 'EISDIR' ? 'is a directory, not a config file' : `cannot read the config file (${code ?? String(err)})`;
     throw new DigestError('E_CONFIG', `${display}: ${what}`, { location: { file: display }, hint: CONFIG_HINT, cause: err });
   }
-  return loadConfigFromText(text, { file, cwd, env: given, dotenv: cwdDotenv });
+  return loadConfigFromText(text, { file, cwd, env: given, dotenv: cwdDotenv, ...(options.only ? { only: options.only } : {}) });
 }
 
 export interface LoadTextOptions {
@@ -80,6 +85,7 @@ export interface LoadTextOptions {
   env?: Record<string, string | undefined>;
   /** Already-read `<cwd>/.env` (internal). */
   dotenv?: Record<string, string>;
+  only?: string;
 }
 
 /** The load path for text already in memory (tests, `validate -`). */
@@ -93,8 +99,11 @@ export async function loadConfigFromText(text: string, options: LoadTextOptions)
     ...(dir === cwd ? {} : readDotenv(join(dir, '.env'))),
     ...definedOnly(options.env ?? process.env),
   };
-  return new Loader(text, file, displayPath(cwd, file), dir, cwd, env).run();
+  return new Loader(text, file, displayPath(cwd, file), dir, cwd, env, options.only).run();
 }
+
+// One parse per process: zod's JIT fast path costs more to generate than it saves here.
+z.config({ jitless: true });
 
 class Loader {
   private readonly problems: DigestError[] = [];
@@ -114,6 +123,7 @@ class Loader {
     private readonly dir: string,
     private readonly cwd: string,
     private readonly env: Record<string, string | undefined>,
+    private readonly only?: string,
   ) {}
 
   async run(): Promise<LoadedConfig> {
@@ -147,8 +157,14 @@ class Loader {
     const alerts = cfg?.alerts ? this.alerts(cfg.alerts, ['alerts']) : undefined;
     const jobs: JobConfig[] = [];
     const seen = new Map<string, number>();
+    const skipped: string[] = [];
     for (let i = 0; i < rawJobs.length; i++) {
-      const job = await this.job(rawJobs[i], i, defaults, seen);
+      const raw = rawJobs[i];
+      if (this.only !== undefined && isRecord(raw) && typeof raw.name === 'string' && raw.name !== this.only) {
+        skipped.push(raw.name);
+        continue;
+      }
+      const job = await this.job(raw, i, defaults, seen);
       if (job) jobs.push(job);
     }
 
@@ -167,6 +183,7 @@ class Loader {
       jobs,
       warnings: this.warnings,
     };
+    if (skipped.length) loaded.skippedJobs = skipped;
     if (alerts) loaded.alerts = alerts;
     if (cfg.heartbeat_url) loaded.heartbeatUrl = cfg.heartbeat_url;
     return loaded;

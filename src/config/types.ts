@@ -124,6 +124,8 @@ export interface LoadedConfig {
   alerts?: AlertSettings;
   heartbeatUrl?: string;
   jobs: JobConfig[];
+  /** Jobs not loaded because the command asked for one job only (names, for hints). */
+  skippedJobs?: string[];
   /** Non-fatal findings (e.g. markup Pachca will not render), printed by `validate`. */
   warnings: string[];
 }

@@ -114,8 +114,8 @@ async function runOne(
       timeoutMs,
     );
     const signal = AbortSignal.any([outer, deadline.signal]);
-    const ctx: SourceContext = {
-      ...base,
+    // Copy descriptors, not values: `http` is a getter so undici loads only when a source uses it.
+    const ctx: SourceContext = Object.assign(Object.defineProperties({}, Object.getOwnPropertyDescriptors(base)), {
       sourceName: name,
       options: spec.options,
       previous,
@@ -123,7 +123,7 @@ async function runOne(
       logger,
       timeoutMs,
       note: (text: string) => notes.push(`${name}: ${text}`),
-    };
+    }) as unknown as SourceContext;
     try {
       const value = await raceSignal(Promise.resolve().then(() => spec.definition.collect(ctx)), signal);
       const plain = toPlain(value);

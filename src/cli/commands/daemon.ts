@@ -51,7 +51,7 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new DigestError('E_USAGE', `--http-port "${flags.httpPort}" is not a port number`);
     const { createMetrics } = await import('../../observability/metrics.js');
     const { startHealthServer } = await import('../../observability/http.js');
-    const metrics = createMetrics(events);
+    const metrics = createMetrics(events, { jobs: config.jobs.map((j) => j.name) });
     health = await startHealthServer({
       port,
       host: flags.httpHost ?? '0.0.0.0',

@@ -33,7 +33,7 @@ export async function listCommand(g: GlobalOptions, io: Io, now = new Date()): P
 }
 
 export async function renderCommand(name: string, flags: { metrics?: string; slot?: string; json?: boolean }, g: GlobalOptions, io: Io): Promise<number> {
-  const config = await loadConfigFor(g, io);
+  const config = await loadConfigFor(g, io, name);
   const job = findJob(config, name);
   let metrics: unknown;
   if (flags.metrics) metrics = await readMetricsFile(flags.metrics);
@@ -128,7 +128,7 @@ export async function historyCommand(job: string | undefined, flags: { limit?: s
   }
 }
 
-export async function k8sCommand(flags: { image?: string; namespace?: string }, g: GlobalOptions, io: Io): Promise<number> {
+export async function k8sCommand(flags: { image?: string; namespace?: string; skipUnsupported?: boolean }, g: GlobalOptions, io: Io): Promise<number> {
   const config = await loadConfigFor(g, io);
   const { collectDeployFiles } = await import('../deploy-files.js');
   const { renderK8sManifests } = await import('../../deploy/k8s.js');
@@ -137,6 +137,7 @@ export async function k8sCommand(flags: { image?: string; namespace?: string }, 
     renderK8sManifests(config, {
       image: flags.image ?? 'ghcr.io/pachca-digest/pachca-digest:latest',
       namespace: flags.namespace ?? 'default',
+      unsupportedSchedules: flags.skipUnsupported ? 'skip' : 'error',
       ...files,
     }),
   );

@@ -35,7 +35,7 @@ export function resolveSlot(job: JobConfig, flag: string | undefined, now: Date)
 }
 
 export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalOptions, io: Io): Promise<number> {
-  const config = await loadConfigFor(g, io);
+  const config = await loadConfigFor(g, io, name);
   const job = findJob(config, name);
   const events = newEmitter();
   const logger = await makeLogger(g, io, [config.pachca.token]);
