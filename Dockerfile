@@ -23,6 +23,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
 
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/bundle.mjs ./scripts/bundle.mjs
 COPY templates ./templates
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
@@ -46,5 +47,5 @@ USER node
 VOLUME ["/data"]
 EXPOSE 9464
 
-ENTRYPOINT ["node", "/app/dist/cli/main.js"]
+ENTRYPOINT ["node", "/app/dist/bin/pachca-digest.js"]
 CMD ["run", "--http-port", "9464"]

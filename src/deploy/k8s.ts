@@ -46,7 +46,7 @@ export const K8S_DEFAULTS = {
   secretKeys: { token: 'token', state: 'state-url' },
   mountPath: '/etc/pachca-digest',
   /** Same program as the Dockerfile's ENTRYPOINT; `command` overrides it, `args` carries the verb. */
-  command: ['node', '/app/dist/cli/main.js'],
+  command: ['node', '/app/dist/bin/pachca-digest.js'],
   containerName: 'pachca-digest',
   namePrefix: 'pachca-digest-',
   /** CronJob names: 63 minus the 11 characters Kubernetes appends for each Job. */

@@ -126,7 +126,7 @@ describe('renderK8sManifests', () => {
     expect(pod.restartPolicy).toBe('Never');
     const [c] = pod.containers;
     expect(c.image).toBe('ghcr.io/acme/pachca-digest:1.2.0');
-    expect(c.command).toEqual(['node', '/app/dist/cli/main.js']);
+    expect(c.command).toEqual(['node', '/app/dist/bin/pachca-digest.js']);
     expect(c.args).toEqual(['run-job', 'daily-sales']);
     const env = Object.fromEntries(c.env.map((e: any) => [e.name, e]));
     expect(env.PACHCA_TOKEN.valueFrom.secretKeyRef).toEqual({ name: 'pachca-digest', key: 'token' });
