@@ -23,6 +23,8 @@ export interface K8sOptions {
   configFileName?: string;
   /** Template path relative to `config.templatesDir` (`/`-separated) → content. */
   templateFiles: Record<string, string>;
+  /** Files the sources read, relative to the config directory (see ./source-files.ts). */
+  sourceFiles?: Array<{ path: string; content: string; executable?: boolean }>;
   /** The config file as written (with `${VAR}` placeholders, never resolved secrets). */
   configText: string;
   /** Secret holding `token` and `state-url` (and any other `${VAR}` the config uses). */
@@ -186,7 +188,7 @@ export function renderK8sManifests(config: LoadedConfig, options: K8sOptions): s
 
   const usedKeys = new Set<string>();
   const data: Record<string, string> = {};
-  const items: Array<{ key: string; path: string }> = [];
+  const items: Array<{ key: string; path: string; mode?: number }> = [];
   const configKey = configMapKey(configFileName, usedKeys);
   data[configKey] = options.configText;
   items.push({ key: configKey, path: configPathInMount });
@@ -196,6 +198,17 @@ export function renderK8sManifests(config: LoadedConfig, options: K8sOptions): s
     const key = configMapKey(posix.join(relTemplates && !relTemplates.startsWith('..') ? relTemplates : 'templates', clean), usedKeys);
     data[key] = options.templateFiles[rel]!;
     items.push({ key, path });
+  }
+  const mountedSourceFiles: string[] = [];
+  for (const file of [...(options.sourceFiles ?? [])].sort((a, b) => a.path.localeCompare(b.path))) {
+    const clean = cleanRelPath(file.path, 'Source file');
+    const path = posix.normalize(posix.join(configDirInMount || '.', clean));
+    if (items.some((i) => i.path === path)) continue;
+    const key = configMapKey(clean, usedKeys);
+    data[key] = file.content;
+    // 0755: a command source may run the script itself (`argv: [./report.sh]`).
+    items.push(file.executable ? { key, path, mode: 0o755 } : { key, path });
+    mountedSourceFiles.push(clean);
   }
 
   const skipped: string[] = [];
@@ -247,6 +260,7 @@ export function renderK8sManifests(config: LoadedConfig, options: K8sOptions): s
     `# and "${d.secretKeys.state}" (postgres://… shared by all pods), e.g.:`,
     `#   kubectl -n ${options.namespace} create secret generic ${secretName} \\`,
     `#     --from-literal=${d.secretKeys.token}=… --from-literal=${d.secretKeys.state}=postgres://user:pass@host/db`,
+    ...(mountedSourceFiles.length ? [`# Source files mounted next to the config: ${mountedSourceFiles.join(', ')}`] : []),
     ...skipped,
   ].join('\n');
   const docs = [configMap, ...cronJobs].map((doc) => stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false }));
@@ -260,7 +274,7 @@ function baseLabels(component: string): Record<string, string> {
 interface CronJobContext extends K8sOptions {
   secretName: string;
   configPath: string;
-  items: Array<{ key: string; path: string }>;
+  items: Array<{ key: string; path: string; mode?: number }>;
 }
 
 function cronJob(job: JobConfig, schedule: string, name: string, ctx: CronJobContext): object {

@@ -7,6 +7,7 @@ import { request } from 'undici';
 import { DateTime } from 'luxon';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
+import { scrubSecrets } from './secrets.js';
 
 export type AlertKind = 'failure' | 'recovery';
 
@@ -77,7 +78,8 @@ export const ALERT_DEFAULTS = {
 
 /**
  * Russian alert text in Pachca Markdown. Every value that comes from config or an error is
- * escaped: no formatting, link or mention can be injected through a job name or error text.
+ * escaped: no formatting, link or mention can be injected through a job name or error text; and
+ * registered secrets (./secrets.ts) are masked in the error text and hint.
  */
 export function formatAlert(kind: AlertKind, input: AlertTextInput): string {
   const job = escapeMarkdown(input.job);
@@ -86,9 +88,13 @@ export function formatAlert(kind: AlertKind, input: AlertTextInput): string {
     return [`🟢 Дайджест **${job}** снова работает`, `Успешный запуск: ${when}`].join('\n');
   }
   const err = typeof input.error === 'object' && input.error !== null ? input.error : undefined;
-  const message = typeof input.error === 'string' ? input.error : (err?.message ?? null);
+  // Error texts quote what failed (a program's stderr, a server's answer), which may echo a
+  // credential: the alert goes to a chat, so it gets the same scrub as a log line.
+  const rawMessage = typeof input.error === 'string' ? input.error : (err?.message ?? null);
+  const message = rawMessage ? scrubSecrets(rawMessage) : null;
   const code = input.code ?? err?.code ?? null;
-  const hint = input.hint ?? err?.hint ?? null;
+  const rawHint = input.hint ?? err?.hint ?? null;
+  const hint = rawHint ? scrubSecrets(rawHint) : null;
 
   const lines = [`🔴 Дайджест **${job}** не отправлен`, `Запуск: ${when}`];
   if (code || message) {

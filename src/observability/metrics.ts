@@ -139,6 +139,8 @@ export function createMetrics(events: DigestEmitter, options: MetricsOptions = {
   reloads.inc({ result: 'ok' }, 0);
   reloads.inc({ result: 'error' }, 0);
   breakerOpen.set(0);
+  // The loaded config's size is known from the start; reloads update it.
+  if (options.jobs) configJobs.set(options.jobs.length);
   for (const job of options.jobs ?? []) {
     for (const status of ['succeeded', 'failed', 'skipped']) runs.inc({ job, status }, 0);
   }

@@ -132,13 +132,16 @@ export async function k8sCommand(flags: { image?: string; namespace?: string; sk
   const config = await loadConfigFor(g, io);
   const { collectDeployFiles } = await import('../deploy-files.js');
   const { renderK8sManifests } = await import('../../deploy/k8s.js');
+  const { collectSourceFiles } = await import('../../deploy/source-files.js');
   const files = await collectDeployFiles(config);
+  const sourceFiles = await collectSourceFiles(config);
   io.out(
     renderK8sManifests(config, {
       image: flags.image ?? 'ghcr.io/pachca-digest/pachca-digest:latest',
       namespace: flags.namespace ?? 'default',
       unsupportedSchedules: flags.skipUnsupported ? 'skip' : 'error',
       ...files,
+      sourceFiles,
     }),
   );
   return EXIT.OK;
