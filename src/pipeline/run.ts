@@ -179,7 +179,7 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
       return finalize();
     }
 
-    await deliver(deps, job, plan.messages, run, store, outcome, controller.signal, previousRun);
+    await deliver(deps, job, plan.messages, run, store, outcome, controller.signal, previousRun, req.force ?? false);
     if (store && run) await store.finish(run.id, { status: 'succeeded', now: clock(), metrics });
     outcome.status = 'succeeded';
     return finalize();
@@ -254,12 +254,24 @@ async function deliver(
   outcome: RunOutcome,
   signal: AbortSignal,
   previousRun: RunRecord | null,
+  force: boolean,
 ): Promise<void> {
   const client = deps.client();
   const done = new Map((run?.deliveries ?? []).map((d) => [d.key, d] as const));
   const previousByKey = new Map((previousRun?.deliveries ?? []).map((d) => [d.key, d] as const));
   const queue = messages.slice();
   const errors: DigestError[] = [];
+  // A re-attempt (takeover after a crash, a retry after an ambiguous failure) may face a message the
+  // earlier attempt posted but never recorded: killed after Pachca stored it, or the answer was lost.
+  // Pachca has no idempotency key, so look for it in the chat before posting again. A forced run
+  // re-posts on purpose and is not checked.
+  const recheck: Recheck | null =
+    run && run.attempts > 1 && !force
+      ? {
+          since: Math.max(outcome.slot.getTime() - RECHECK_CLOCK_SKEW_MS, previousRun?.finishedAt?.getTime() ?? 0),
+          taken: new Set(run.deliveries.map((d) => d.messageId)),
+        }
+      : null;
 
   const worker = async () => {
     while (queue.length > 0 && errors.length === 0) {
@@ -270,6 +282,15 @@ async function deliver(
         continue;
       }
       try {
+        const edits = job.delivery === 'update' && previousByKey.has(m.key);
+        const found = recheck && !edits ? await findUnrecorded(client, m, recheck, signal) : undefined;
+        if (found) {
+          deps.events.emit('pachca:deduplicated', { chatId: found.chat_id, messageId: found.id });
+          const record: DeliveryRecord = { key: m.key, messageId: found.id, chatId: found.chat_id ?? null, url: found.url ?? null, deliveredAt: new Date() };
+          if (store && run) await store.recordDelivery(run.id, record);
+          outcome.delivered.push({ key: m.key, messageId: found.id, url: found.url ?? null, reused: true });
+          continue;
+        }
         const sent = await sendOne(client, job, m, previousByKey.get(m.key) ?? null, signal);
         for (let i = 0; i < sent.length; i++) {
           const msg = sent[i]!;
@@ -291,6 +312,56 @@ async function deliver(
     }
     throw first;
   }
+}
+
+/** Our clock and Pachca's differ: a message stamped slightly before the slot may still be this run's. */
+const RECHECK_CLOCK_SKEW_MS = 5_000;
+/** Recent messages read per chat when checking for an unrecorded delivery (the API's page maximum). */
+const RECHECK_LOOKBACK = 50;
+
+interface Recheck {
+  /** Messages created before this (epoch ms) belong to earlier slots. */
+  since: number;
+  /** Message ids already accounted for in this run, so two identical messages never match one post. */
+  taken: Set<number>;
+}
+
+/**
+ * The message an earlier attempt of this run posted for `m` without recording it: same chat, same
+ * content, created after the slot (and after the previous run finished), not claimed by another key.
+ * Only chat targets are checked: the chat of a thread or DM is not known without more API calls.
+ */
+async function findUnrecorded(client: PachcaClient, m: PlannedMessage, recheck: Recheck, signal: AbortSignal): Promise<Message | undefined> {
+  if (m.input.entity_type !== 'discussion') return undefined;
+  let page: { data?: Message[] };
+  try {
+    page = await client.request<{ data?: Message[] }>('GET', '/messages', {
+      query: { chat_id: m.input.entity_id, limit: RECHECK_LOOKBACK },
+      signal,
+    });
+  } catch (err) {
+    // A chat we cannot read (gone, not a member) cannot hold an unrecorded post either; the POST
+    // then reports the real problem. Anything else (5xx, network) fails the run, to be retried.
+    const status = (err as { status?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500 && status !== 429) return undefined;
+    throw err;
+  }
+  const bot = client.botUserId;
+  const content = m.input.content.trim();
+  const found = (page.data ?? [])
+    .filter((msg) => {
+      if (!msg || typeof msg.id !== 'number' || recheck.taken.has(msg.id)) return false;
+      if (bot !== undefined && msg.user_id !== bot) return false;
+      if (msg.entity_type !== undefined && msg.entity_type !== 'discussion') return false;
+      if (typeof msg.content !== 'string' || msg.content.trim() !== content) return false;
+      const created = Date.parse(msg.created_at);
+      return !Number.isNaN(created) && created >= recheck.since;
+    })
+    // Oldest first: if several attempts got through, the first one is the run's message.
+    .sort((a, b) => a.id - b.id)[0];
+  // Taken before the next await, so a concurrent worker cannot match the same message.
+  if (found) recheck.taken.add(found.id);
+  return found;
 }
 
 async function sendOne(client: PachcaClient, job: JobConfig, m: PlannedMessage, previous: DeliveryRecord | null, signal: AbortSignal): Promise<Message[]> {

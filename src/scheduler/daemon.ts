@@ -83,7 +83,11 @@ export class Daemon {
     this.#setJobs(jobs);
     for (const [name, s] of this.#states) {
       const prev = old.get(name);
-      if (prev) s.running = prev.running;
+      if (!prev) continue;
+      s.running = prev.running;
+      // An unchanged schedule keeps its pending slot: recomputed from "now", a slot that is due but
+      // whose timer has not fired yet (the reload landed in between) would be skipped.
+      if (prev.job.schedule === s.job.schedule && prev.job.timezone === s.job.timezone) s.next = prev.next;
     }
     if (!this.#stopped) this.#tick();
   }

@@ -91,23 +91,35 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
     }
   };
 
-  await daemon.start();
-  logger.info({ jobs: daemon.nextRuns().map((n) => ({ job: n.job, next: n.at?.toISOString() ?? null })) }, 'daemon started');
-
-  await new Promise<void>((resolve) => {
+  // Signal handlers go in before start(): catch-up can take a while, and without a handler a
+  // SIGTERM there would kill the runs it waits for and a SIGHUP would terminate the process.
+  let signalled = false;
+  const onHup = () => void reload();
+  const stopRequested = new Promise<void>((resolve) => {
     const stop = (sig: string) => {
+      if (signalled) return;
+      signalled = true;
       logger.info({ signal: sig }, 'stopping: waiting for runs in flight');
       process.off('SIGHUP', onHup);
       resolve();
     };
-    const onHup = () => void reload();
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', onHup);
   });
+  process.on('SIGHUP', onHup);
+
+  const starting = daemon.start();
   try {
+    await Promise.race([starting, stopRequested]);
+    if (!signalled) {
+      logger.info({ jobs: daemon.nextRuns().map((n) => ({ job: n.job, next: n.at?.toISOString() ?? null })) }, 'daemon started');
+      await stopRequested;
+    }
     await daemon.stop();
+    // A catch-up interrupted by the signal launches nothing more once stopped; let it return before closing the store.
+    await starting;
   } finally {
+    process.off('SIGHUP', onHup);
     await health?.close();
     await store.close();
     await delivery.close();
