@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { DigestError } from '../errors.js';
+import { registerSecret } from '../observability/secrets.js';
 import { Emitter, type DigestEmitter } from '../events.js';
 import type { LoadedConfig } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -34,11 +35,15 @@ export const processIo: Io = {
 
 export async function loadConfigFor(opts: GlobalOptions, io: Io, only?: string): Promise<LoadedConfig> {
   const { loadConfig } = await import('../config/index.js');
-  return loadConfig({ ...(opts.config ? { file: opts.config } : {}), cwd: io.cwd, env: io.env, ...(only ? { only } : {}) });
+  const config = await loadConfig({ ...(opts.config ? { file: opts.config } : {}), cwd: io.cwd, env: io.env, ...(only ? { only } : {}) });
+  // From here on every log line and printed error masks the token and other secret values.
+  for (const s of config.secrets ?? []) registerSecret(s);
+  registerSecret(config.pachca.token);
+  return config;
 }
 
 export async function makeLogger(opts: GlobalOptions, io: Io, secrets: string[]): Promise<Logger> {
-  const { createLogger, registerSecret } = await import('../observability/log.js');
+  const { createLogger } = await import('../observability/log.js');
   for (const s of secrets) if (s) registerSecret(s);
   const level = opts.logLevel ?? io.env.LOG_LEVEL ?? 'info';
   return createLogger({ level, format: opts.logFormat ?? 'auto', stream: process.stderr });

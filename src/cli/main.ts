@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import dotenv from 'dotenv';
 import { EXIT, exitCodeFor, isDigestError } from '../errors.js';
 import { processIo, type GlobalOptions, type Io } from './context.js';
+import { scrubSecrets } from '../observability/secrets.js';
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   let code: number = EXIT.OK;
@@ -109,11 +110,11 @@ export function reportError(err: unknown, io: Io): number {
     return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
   }
   if (isDigestError(err) && err.code !== 'E_INTERNAL') {
-    io.err(err.format());
+    io.err(scrubSecrets(err.format()));
     return exitCodeFor(err);
   }
   const bug = isDigestError(err) && err.cause ? err.cause : err;
-  io.err(`internal error (this is a bug in pachca-digest, please report it):\n${bug instanceof Error ? (bug.stack ?? bug.message) : String(bug)}`);
+  io.err(scrubSecrets(`internal error (this is a bug in pachca-digest, please report it):\n${bug instanceof Error ? (bug.stack ?? bug.message) : String(bug)}`));
   return EXIT.JOB_FAILED;
 }
 

@@ -184,6 +184,8 @@ class Loader {
       warnings: this.warnings,
     };
     if (skipped.length) loaded.skippedJobs = skipped;
+    // Values of secret-looking variables: the CLI registers them so logs and errors mask them.
+    loaded.secrets = [...this.secrets];
     if (alerts) loaded.alerts = alerts;
     if (cfg.heartbeat_url) loaded.heartbeatUrl = cfg.heartbeat_url;
     return loaded;

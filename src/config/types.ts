@@ -124,6 +124,8 @@ export interface LoadedConfig {
   alerts?: AlertSettings;
   heartbeatUrl?: string;
   jobs: JobConfig[];
+  /** Interpolated values of secret-looking variables (TOKEN, PASSWORD, …) and the token: never print them. */
+  secrets?: string[];
   /** Jobs not loaded because the command asked for one job only (names, for hints). */
   skippedJobs?: string[];
   /** Non-fatal findings (e.g. markup Pachca will not render), printed by `validate`. */

@@ -54,7 +54,8 @@ export async function afterRun({ config, job, outcome, store, client, logger }: 
   }
 
   const heartbeat = job.heartbeatUrl ?? config.heartbeatUrl;
-  if (heartbeat && outcome.status === 'succeeded') {
+  // A skipped run (nothing to report today) is still a healthy run for a dead-man's switch.
+  if (heartbeat && (outcome.status === 'succeeded' || outcome.status === 'skipped')) {
     const { pingHeartbeat } = await import('../observability/alerts.js');
     await pingHeartbeat(heartbeat, { logger: log });
   }

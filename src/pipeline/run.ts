@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import type { Dispatcher } from 'undici';
 import { DigestError, isDigestError } from '../errors.js';
+import { scrubSecrets } from '../observability/secrets.js';
 import type { DigestEmitter } from '../events.js';
 import type { JobConfig, LoadedConfig } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -184,7 +185,8 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
     outcome.status = 'succeeded';
     return finalize();
   } catch (err) {
-    const error = toDigestError(err, controller.signal);
+    // Source errors may quote a command's stderr or a URL: mask secrets before the ledger, logs or the CLI see them.
+    const error = scrubError(toDigestError(err, controller.signal));
     outcome.status = 'failed';
     outcome.error = error;
     if (store && run) {
@@ -396,4 +398,16 @@ function toDigestError(err: unknown, signal: AbortSignal, m?: PlannedMessage): D
   if (signal.aborted) return new DigestError('E_ABORTED', 'the run was cancelled', { cause: err });
   // Anything else is a bug: keep the original as the cause so its stack trace gets printed.
   return new DigestError('E_INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
+}
+
+function scrubError(e: DigestError): DigestError {
+  const message = scrubSecrets(e.message);
+  const hint = e.hint === undefined ? undefined : scrubSecrets(e.hint);
+  if (message === e.message && hint === e.hint && e.details.length === 0) return e;
+  return new DigestError(e.code, message, {
+    ...(e.location ? { location: e.location } : {}),
+    ...(hint !== undefined ? { hint } : {}),
+    cause: e.cause ?? e,
+    details: e.details.map(scrubError),
+  });
 }

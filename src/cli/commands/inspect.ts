@@ -8,6 +8,7 @@ import { formatPlannedMessage, table } from '../format.js';
 import { findJob, loadConfigFor, newEmitter, openStore, ownerId, type GlobalOptions, type Io } from '../context.js';
 import { resolveSlot } from './run-job.js';
 import { silentLogger } from '../../observability/logger.js';
+import { scrubSecrets } from '../../observability/secrets.js';
 
 export async function validateCommand(g: GlobalOptions, io: Io): Promise<number> {
   const config = await loadConfigFor(g, io);
@@ -43,7 +44,7 @@ export async function renderCommand(name: string, flags: { metrics?: string; slo
     { job, slot, dryRun: true, ...(metrics !== undefined ? { metrics } : {}) },
   );
   if (outcome.status === 'failed') {
-    io.err(outcome.error ? outcome.error.format() : 'render failed');
+    io.err(scrubSecrets(outcome.error ? outcome.error.format() : 'render failed'));
     return outcome.error?.code === 'E_CONFIG' ? EXIT.USAGE : EXIT.JOB_FAILED;
   }
   if (flags.json) {
