@@ -11,7 +11,7 @@ import type { LoadedConfig } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { PachcaClient } from '../pachca/client.js';
 import type { StateStore } from '../state/types.js';
-import type { Sandbox } from '../sandbox/index.js';
+import type { Sandbox, WebOptions } from '../sandbox/index.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -71,7 +71,7 @@ export interface Delivery {
 export async function resolveDelivery(
   config: LoadedConfig,
   events: DigestEmitter,
-  flags: { sandbox?: boolean; sandboxPort?: number },
+  flags: { sandbox?: boolean; sandboxPort?: number; web?: WebOptions },
 ): Promise<Delivery> {
   const { PachcaClient } = await import('../pachca/index.js');
   let client: PachcaClient | undefined;
@@ -94,7 +94,7 @@ export async function resolveDelivery(
     const { startSandbox } = await import('../sandbox/index.js');
     // The default chats (101 «Общий», 102 «Разработка», 103 «Продажи», …) match the shipped examples;
     // any other chat id a config posts to is created on first use.
-    const sandbox = await startSandbox({ port: flags.sandboxPort ?? 0, autoCreateChats: true });
+    const sandbox = await startSandbox({ port: flags.sandboxPort ?? 0, autoCreateChats: true, ...(flags.web ? { web: flags.web } : {}) });
     return {
       description: `the built-in sandbox at ${sandbox.origin}`,
       kind: 'sandbox',

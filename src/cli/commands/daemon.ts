@@ -7,7 +7,10 @@ import type { DigestEmitter } from '../../events.js';
 import { runJob, type RunOutcome } from '../../pipeline/run.js';
 import { afterRun } from '../../pipeline/after-run.js';
 import { latestSlot, parseCron } from '../../scheduler/index.js';
-import { loadConfigFor, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, type Delivery, type GlobalOptions, type Io } from '../context.js';
+import type { PachcaClient } from '../../pachca/client.js';
+import type { Sandbox, WebOptions } from '../../sandbox/index.js';
+import { loadConfigFor, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, type GlobalOptions, type Io } from '../context.js';
+import { webJobsProvider } from '../web-jobs.js';
 
 export interface DaemonFlags {
   sandbox?: boolean;
@@ -15,15 +18,24 @@ export interface DaemonFlags {
   httpHost?: string;
 }
 
-function runner(config: () => LoadedConfig, delivery: Delivery, store: StateStore, events: DigestEmitter, logger: Logger, owner: string) {
+function runner(config: () => LoadedConfig, client: () => PachcaClient, store: StateStore, events: DigestEmitter, logger: Logger, owner: string) {
   return async (job: JobConfig, slot: Date, opts: { signal?: AbortSignal; retryFailed?: boolean }): Promise<RunOutcome> => {
     const cfg = config();
     const outcome = await runJob(
-      { config: cfg, events, logger, store, client: delivery.client, owner },
+      { config: cfg, events, logger, store, client, owner },
       { job, slot, retryFailed: opts.retryFailed ?? false, ...(opts.signal ? { signal: opts.signal } : {}) },
     );
-    await afterRun({ config: cfg, job, outcome, store, client: delivery.client, logger });
+    await afterRun({ config: cfg, job, outcome, store, client, logger });
     return outcome;
+  };
+}
+
+/** "Run now" from the sandbox page: the job as currently configured, into the sandbox. */
+function runNowFor(config: () => LoadedConfig, run: ReturnType<typeof runner>) {
+  return (name: string, slot: Date) => {
+    const job = config().jobs.find((j) => j.name === name);
+    if (!job) throw new DigestError('E_USAGE', `no job named "${name}"`);
+    return run(job, slot, {});
   };
 }
 
@@ -33,17 +45,16 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
   const logger = await makeLogger(g, io, [config.pachca.token]);
   const { attachLogging } = await import('../../observability/log.js');
   attachLogging(events, logger);
-  const delivery = await resolveDelivery(config, events, { sandbox: flags.sandbox ?? false });
+  // The sandbox page's Jobs view runs jobs through this daemon's own runner (bound once it exists).
+  const late: { runNow?: (name: string, slot: Date) => Promise<RunOutcome> } = {};
+  const web = { jobs: webJobsProvider(() => config, (name, slot) => late.runNow!(name, slot)) };
+  const delivery = await resolveDelivery(config, events, { sandbox: flags.sandbox ?? false, web });
   const store = await openStore(delivery.stateUrl, config);
   const owner = ownerId();
+  const run = runner(() => config, delivery.client, store, events, logger, owner);
+  late.runNow = runNowFor(() => config, run);
   const { Daemon } = await import('../../scheduler/daemon.js');
-  const daemon = new Daemon({
-    jobs: config.jobs,
-    store,
-    run: runner(() => config, delivery, store, events, logger, owner),
-    events,
-    logger,
-  });
+  const daemon = new Daemon({ jobs: config.jobs, store, run, events, logger });
 
   let health: { close(): Promise<void> } | undefined;
   if (flags.httpPort !== undefined) {
@@ -137,7 +148,7 @@ export async function runDueCommand(flags: { sandbox?: boolean }, g: GlobalOptio
   attachLogging(events, logger);
   const delivery = await resolveDelivery(config, events, { sandbox: flags.sandbox ?? false });
   const store = await openStore(delivery.stateUrl, config);
-  const run = runner(() => config, delivery, store, events, logger, ownerId());
+  const run = runner(() => config, delivery.client, store, events, logger, ownerId());
   const now = new Date();
   let failed = 0;
   try {
@@ -161,18 +172,44 @@ export async function runDueCommand(flags: { sandbox?: boolean }, g: GlobalOptio
   return failed > 0 ? EXIT.JOB_FAILED : EXIT.OK;
 }
 
-export async function sandboxCommand(flags: { port?: string; host?: string }, _g: GlobalOptions, io: Io): Promise<number> {
+export async function sandboxCommand(flags: { port?: string; host?: string }, g: GlobalOptions, io: Io): Promise<number> {
   const port = flags.port === undefined ? 4010 : Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new DigestError('E_USAGE', `--port "${flags.port}" is not a port number`);
   const { startSandbox } = await import('../../sandbox/index.js');
-  const sandbox = await startSandbox({ port, host: flags.host ?? '127.0.0.1', autoCreateChats: true });
-  io.out(`Pachca sandbox listening on ${sandbox.origin}`);
+
+  // With --config the page gets a Jobs view whose "Run now" posts into this sandbox, recorded in a
+  // throwaway ledger: a preview must never mark a real slot as done.
+  let config: LoadedConfig | undefined;
+  const late: { sandbox?: Sandbox } = {};
+  let closeRun = async () => {};
+  let web: WebOptions | undefined;
+  if (g.config) {
+    const cfg = await loadConfigFor(g, io);
+    config = cfg;
+    const events = newEmitter();
+    const logger = await makeLogger(g, io, []);
+    const { attachLogging } = await import('../../observability/log.js');
+    attachLogging(events, logger);
+    const { PachcaClient } = await import('../../pachca/index.js');
+    let client: PachcaClient | undefined;
+    const getClient = () => (client ??= new PachcaClient({ token: 'sandbox', baseUrl: late.sandbox!.baseUrl, events, rateLimits: cfg.pachca.rateLimits, retry: cfg.pachca.retry, timeouts: cfg.pachca.timeouts, maxMessageBytes: cfg.pachca.maxMessageBytes }));
+    const store = await openStore('sqlite::memory:', cfg);
+    const run = runner(() => cfg, getClient, store, events, logger, ownerId());
+    web = { jobs: webJobsProvider(() => cfg, runNowFor(() => cfg, run)) };
+    closeRun = async () => {
+      await client?.close();
+      await store.close();
+    };
+  }
+  const sandbox = (late.sandbox = await startSandbox({ port, host: flags.host ?? '127.0.0.1', autoCreateChats: true, ...(web ? { web } : {}) }));
+  io.out(`Pachca sandbox: ${sandbox.origin}  (open it in a browser${config ? `; "Задания" runs the ${config.jobs.length} jobs of ${config.file}` : ''})`);
   io.out(`  API base URL: ${sandbox.baseUrl}   (export PACHCA_API_URL=${sandbox.baseUrl})`);
-  io.out(`  messages:     ${sandbox.origin}/__sandbox/messages`);
+  io.out(`  messages as JSON: ${sandbox.origin}/__sandbox/messages`);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());
   });
+  await closeRun();
   await sandbox.close();
   return EXIT.OK;
 }
