@@ -1,8 +1,14 @@
 /**
  * The thin loop that owns the timers. Which slots exist is decided by the pure functions in
- * this folder; which of them actually run is decided by the ledger's atomic claim. node-cron's
- * own timer is not used for firing because it drops slots in the DST spring-forward gap.
+ * this folder; which of them actually run is decided by the ledger's atomic claim.
+ *
+ * Each job is also scheduled with node-cron in its own time zone, and a node-cron firing simply
+ * wakes the loop. node-cron alone would drop a slot in the DST spring-forward gap (and rejects
+ * some valid syntax, e.g. `5/10`), so the loop's own timer, aimed at the next slot computed
+ * purely, stays as the safety net: whichever wakes first runs the due slots; the other finds
+ * nothing due.
  */
+import { createTask, validate as nodeCronValidate, type ScheduledTask } from 'node-cron';
 import type { JobConfig } from '../config/types.js';
 import type { DigestEmitter } from '../events.js';
 import type { Logger } from '../observability/logger.js';
@@ -27,6 +33,8 @@ export interface DaemonOptions {
   shutdownGraceMs?: number;
   /** Cap for catch_up: all. */
   maxCatchUp?: number;
+  /** Wake up through node-cron tasks too (default true); the pure-slot timer runs either way. */
+  nodeCron?: boolean;
 }
 
 interface JobState {
@@ -34,6 +42,8 @@ interface JobState {
   schedule: CronSchedule;
   next: Date | null;
   running: Map<number, AbortController>;
+  /** node-cron's task for this job, when node-cron accepts the expression. */
+  cronTask?: ScheduledTask;
 }
 
 export const DAEMON_DEFAULTS = {
@@ -74,6 +84,8 @@ export class Daemon {
 
   async start(): Promise<void> {
     await this.#catchUp();
+    if (this.#stopped) return;
+    this.#startCronTasks();
     this.#tick();
   }
 
@@ -89,12 +101,16 @@ export class Daemon {
       // whose timer has not fired yet (the reload landed in between) would be skipped.
       if (prev.job.schedule === s.job.schedule && prev.job.timezone === s.job.timezone) s.next = prev.next;
     }
-    if (!this.#stopped) this.#tick();
+    if (!this.#stopped) {
+      this.#startCronTasks();
+      this.#tick();
+    }
   }
 
   /** Stop scheduling, wait (bounded) for runs in flight, then cancel what is left. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#stopCronTasks();
     if (this.#timer) clearTimeout(this.#timer);
     for (const t of this.#retryTimers) clearTimeout(t);
     this.#retryTimers.clear();
@@ -114,12 +130,36 @@ export class Daemon {
 
   #setJobs(jobs: JobConfig[]): void {
     const now = this.now;
+    this.#stopCronTasks();
     this.#states = new Map();
     for (const job of jobs) {
       if (!job.enabled) continue;
       const schedule = parseCron(job.schedule);
-      this.#states.set(job.name, { job, schedule, next: nextSlot(schedule, job.timezone, now), running: new Map() });
+      const state: JobState = { job, schedule, next: nextSlot(schedule, job.timezone, now), running: new Map() };
+      if (this.#opts.nodeCron !== false && nodeCronValidate(job.schedule)) {
+        // Not started here: start() and reload() arm them, so a constructed-but-idle daemon owns no timers.
+        state.cronTask = createTask(job.schedule, () => this.#tick(), {
+          name: `pachca-digest:${job.name}`,
+          timezone: job.timezone,
+          // Late firings are harmless (the loop decides what is due); no console warnings.
+          suppressMissedWarning: true,
+        });
+      }
+      this.#states.set(job.name, state);
     }
+  }
+
+  #startCronTasks(): void {
+    for (const s of this.#states.values()) {
+      if (!s.cronTask) continue;
+      void s.cronTask.start();
+      // The loop's own timer keeps the process alive; node-cron's must not hold it open after stop().
+      s.cronTask.unref();
+    }
+  }
+
+  #stopCronTasks(): void {
+    for (const s of this.#states.values()) void s.cronTask?.destroy();
   }
 
   /** Slots missed while the daemon was down, found from the ledger; never a storm. */

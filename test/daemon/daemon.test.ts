@@ -4,6 +4,7 @@
  * the run function records slots and claims them like the pipeline does.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { getTasks } from 'node-cron';
 import { Daemon } from '../../src/scheduler/daemon.js';
 import { Emitter } from '../../src/events.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -225,5 +226,28 @@ describe('Daemon', () => {
       ['a', '2026-11-24T07:00:00.000Z'],
       ['b', '2026-11-24T07:00:00.000Z'],
     ]);
+  });
+
+  it('schedules each enabled job with node-cron in its time zone, and removes the tasks on reload and stop', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-24T05:59:00Z') });
+    const ours = () => [...getTasks().values()].filter((t) => t.name?.startsWith('pachca-digest:')).map((t) => t.name).sort();
+    const r = recorder(store);
+    const d = make(
+      [
+        job({ name: 'a', schedule: '0 9 * * *' }),
+        job({ name: 'off', schedule: '0 9 * * *', enabled: false }),
+        // Valid here, rejected by node-cron: still scheduled by the pure-slot timer.
+        job({ name: 'stepped', schedule: '5/10 * * * *' }),
+      ],
+      r,
+    );
+    await d.start();
+    expect(ours()).toEqual(['pachca-digest:a']);
+    await vi.advanceTimersByTimeAsync(6 * 60_000);
+    expect(r.slots).toEqual(['2026-11-24T06:00:00.000Z', '2026-11-24T06:05:00.000Z']);
+    d.reload([job({ name: 'b', schedule: '*/5 * * * *' })]);
+    expect(ours()).toEqual(['pachca-digest:b']);
+    await d.stop();
+    expect(ours()).toEqual([]);
   });
 });
