@@ -24,8 +24,11 @@ export async function listCommand(g: GlobalOptions, io: Io, now = new Date()): P
   for (const job of config.jobs) {
     const schedule = parseCron(job.schedule);
     const next = job.enabled ? nextSlots(schedule, job.timezone, now, 3) : [];
+    // Sub-minute schedules need seconds to tell their runs apart.
+    const fmt = schedule.hasSeconds ? 'yyyy-MM-dd HH:mm:ss ZZ' : 'yyyy-MM-dd HH:mm ZZ';
+    const utcChars = schedule.hasSeconds ? 19 : 16;
     const nextText = next.length
-      ? next.map((d) => `${formatInZone(d, job.timezone)} / ${d.toISOString().slice(0, 16).replace('T', ' ')}Z`).join('; ')
+      ? next.map((d) => `${formatInZone(d, job.timezone, fmt)} / ${d.toISOString().slice(0, utcChars).replace('T', ' ')}Z`).join('; ')
       : job.enabled ? 'never' : '—';
     rows.push([job.name, job.enabled ? 'yes' : 'no', `${describeCron(schedule)} (${job.schedule})`, job.timezone, nextText]);
   }
@@ -120,7 +123,8 @@ export async function historyCommand(job: string | undefined, flags: { limit?: s
       const dur = r.finishedAt ? `${((r.finishedAt.getTime() - r.startedAt.getTime()) / 1000).toFixed(1)}s` : '—';
       const msgs = r.deliveries.map((d) => d.url ?? `#${d.messageId}`).join(' ') || '—';
       const why = r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? '');
-      rows.push([r.job, r.slot.toISOString().slice(0, 16).replace('T', ' '), r.status, dur, String(r.attempts), msgs, why]);
+      const slot = r.slot.toISOString().slice(0, r.slot.getUTCSeconds() === 0 ? 16 : 19).replace('T', ' ');
+      rows.push([r.job, slot, r.status, dur, String(r.attempts), msgs, why]);
     }
     io.out(table(rows));
     return EXIT.OK;

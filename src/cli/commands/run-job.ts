@@ -56,7 +56,15 @@ export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalO
   const store = await openStore(delivery.stateUrl, config);
   const stopSignals = installSignalAbort();
   try {
-    if (delivery.kind !== 'pachca') io.err(`PACHCA_TOKEN is not set: delivering to ${delivery.description}.`);
+    if (delivery.kind === 'sandbox') {
+      io.err(
+        'PACHCA_TOKEN is not set: delivering to the built-in sandbox, a local Pachca that lives as long as this command.\n' +
+          '  To browse digests as Pachca shows them: npx pachca-digest sandbox --config jobs.config.yaml (then open http://127.0.0.1:4010).\n' +
+          '  To send to Pachca: set PACHCA_TOKEN to your bot\'s token.',
+      );
+    } else if (delivery.kind === 'external-sandbox') {
+      io.err(`PACHCA_TOKEN is not set: delivering to ${delivery.description}.`);
+    }
     const outcome = await runJob(
       { config, events, logger, store, client: delivery.client, owner: ownerId() },
       { job, slot, force: flags.force ?? false, retryFailed: true, signal: stopSignals.signal },
