@@ -15,7 +15,8 @@ const results = {};
 
 if (want('startup')) {
   console.log('startup: run-job --dry-run vs node -e 0 …');
-  results.startup = await runStartupBench();
+  results.startup = [await runStartupBench()];
+  if (process.env.NODE_EXTRA_CA_CERTS) results.startup.push(await runStartupBench({ stripExtraCaCerts: true }));
   console.log(results.startup);
 }
 if (want('client')) {

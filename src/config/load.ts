@@ -105,6 +105,16 @@ export async function loadConfigFromText(text: string, options: LoadTextOptions)
 // One parse per process: zod's JIT fast path costs more to generate than it saves here.
 z.config({ jitless: true });
 
+/** Built once per process (zod schemas are costly to construct), and only when a config is loaded. */
+let cachedSchemas: { top: z.ZodType; full: z.ZodType; job: z.ZodType } | undefined;
+function schemas() {
+  if (!cachedSchemas) {
+    const job = jobSchema(looseSourceSchema());
+    cachedSchemas = { top: configSchema(z.unknown()), full: configSchema(job), job };
+  }
+  return cachedSchemas;
+}
+
 class Loader {
   private readonly problems: DigestError[] = [];
   private readonly warnings: string[] = [];
@@ -145,8 +155,8 @@ class Loader {
       this.fail();
     }
 
-    const top = configSchema(z.unknown()).safeParse(data, { reportInput: false });
-    if (!top.success) this.addIssues(top.error.issues, configSchema(jobSchema(looseSourceSchema())), data, []);
+    const top = schemas().top.safeParse(data, { reportInput: false });
+    if (!top.success) this.addIssues(top.error.issues, schemas().full, data, []);
     const rawJobs = isRecord(data) && Array.isArray(data.jobs) ? (data.jobs as unknown[]) : [];
     const cfg = top.success ? (top.data as unknown as RawConfig) : undefined;
     // Jobs are still checked when the top level is broken, so one pass shows everything.
@@ -342,7 +352,7 @@ class Loader {
     this.exactlyOne(raw, p, ['source', 'sources'], 'a data source: `source:` (one) or `sources:` (several, by name)');
     this.exactlyOne(raw, p, ['target', 'targets'], 'a destination: `target:` (one) or `targets:` (a list)');
 
-    const schema = jobSchema(looseSourceSchema());
+    const schema = schemas().job;
     const parsed = schema.safeParse(raw);
     // Target id counts are checked on the raw value: zod skips object refinements after any child error.
     const rawTargets = isRecord(raw.target) ? [{ t: raw.target, path: [...p, 'target'] }] : Array.isArray(raw.targets)

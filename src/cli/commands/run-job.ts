@@ -2,6 +2,7 @@ import { DigestError, EXIT } from '../../errors.js';
 import type { JobConfig, LoadedConfig } from '../../config/types.js';
 import { latestSlot, parseCron } from '../../scheduler/index.js';
 import { runJob, type RunOutcome } from '../../pipeline/run.js';
+import { silentLogger } from '../../observability/logger.js';
 import { formatPlannedMessage } from '../format.js';
 import {
   findJob,
@@ -38,9 +39,12 @@ export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalO
   const config = await loadConfigFor(g, io, name);
   const job = findJob(config, name);
   const events = newEmitter();
-  const logger = await makeLogger(g, io, [config.pachca.token]);
-  const { attachLogging } = await import('../../observability/log.js');
-  attachLogging(events, logger);
+  // A dry run prints its result; run logs are noise there unless asked for (and pino costs start-up).
+  const logger = flags.dryRun && !g.logLevel ? silentLogger : await makeLogger(g, io, [config.pachca.token]);
+  if (logger !== silentLogger) {
+    const { attachLogging } = await import('../../observability/log.js');
+    attachLogging(events, logger);
+  }
   const slot = resolveSlot(job, flags.slot, new Date());
 
   if (flags.dryRun) {
