@@ -33,6 +33,10 @@ export interface DaemonOptions {
   shutdownGraceMs?: number;
   /** Cap for catch_up: all. */
   maxCatchUp?: number;
+  /** Runs executing at once across all jobs; more wait their turn (default 16). */
+  maxConcurrentRuns?: number;
+  /** How often the ledger is checked for runs a dead process left `running`. */
+  sweepIntervalMs?: number;
   /** Wake up through node-cron tasks too (default true); the pure-slot timer runs either way. */
   nodeCron?: boolean;
 }
@@ -50,14 +54,19 @@ export const DAEMON_DEFAULTS = {
   maxSleepMs: 60_000,
   shutdownGraceMs: 30_000,
   maxCatchUp: 100,
+  maxConcurrentRuns: 16,
+  sweepIntervalMs: 60_000,
 } as const;
 
 export class Daemon {
-  readonly #opts: Required<Pick<DaemonOptions, 'maxSleepMs' | 'shutdownGraceMs' | 'maxCatchUp'>> & DaemonOptions;
+  readonly #opts: Required<Pick<DaemonOptions, 'maxSleepMs' | 'shutdownGraceMs' | 'maxCatchUp' | 'maxConcurrentRuns' | 'sweepIntervalMs'>> & DaemonOptions;
   #states = new Map<string, JobState>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #retryTimers = new Set<ReturnType<typeof setTimeout>>();
   #inflight = new Set<Promise<unknown>>();
+  #active = 0;
+  #lastSweep = 0;
+  #waiting: Array<() => void> = [];
   #stopped = false;
   #runSeq = 0;
   lastTick: Date | null = null;
@@ -93,9 +102,15 @@ export class Daemon {
   reload(jobs: JobConfig[]): void {
     const old = this.#states;
     this.#setJobs(jobs);
+    const now = this.now;
     for (const [name, s] of this.#states) {
       const prev = old.get(name);
-      if (!prev) continue;
+      if (!prev) {
+        // A job added by a reload is scheduled from now on; marking it seen means a later restart
+        // catches up its missed slots instead of treating it as brand new.
+        this.#track(this.#opts.store.getFlag(`first-seen:${name}`).then((f) => (f ? undefined : this.#opts.store.setFlag(`first-seen:${name}`, now.toISOString()))).catch(() => undefined));
+        continue;
+      }
       s.running = prev.running;
       // An unchanged schedule keeps its pending slot: recomputed from "now", a slot that is due but
       // whose timer has not fired yet (the reload landed in between) would be skipped.
@@ -162,32 +177,96 @@ export class Daemon {
     for (const s of this.#states.values()) void s.cronTask?.destroy();
   }
 
-  /** Slots missed while the daemon was down, found from the ledger; never a storm. */
+  /**
+   * At start: slots missed while the daemon was down (found from the ledger; never a storm), and
+   * runs a crashed process left `running`. Each job catches up on its own chain, in slot order, so
+   * a slow one holds back neither the other jobs nor the timers.
+   */
   async #catchUp(): Promise<void> {
     const now = this.now;
     for (const s of this.#states.values()) {
-      const { job } = s;
-      if (job.catchUp === 'none') continue;
-      const seenKey = `first-seen:${job.name}`;
-      const firstSeen = await this.#opts.store.getFlag(seenKey);
-      if (!firstSeen) {
-        // A job never scheduled before has missed nothing: don't post a past slot on first start.
-        await this.#opts.store.setFlag(seenKey, now.toISOString());
+      let plan: Date[];
+      try {
+        plan = await this.#recoverySlots(s, now);
+      } catch (err) {
+        this.#opts.logger.error({ job: s.job.name, err: err instanceof Error ? err.message : String(err) }, 'could not read the ledger for catch-up');
         continue;
       }
-      const last = await this.#opts.store.lastRun(job.name);
-      const windowStart = Math.max(now.getTime() - job.startingDeadlineMs, new Date(firstSeen).getTime(), last ? last.slot.getTime() : 0);
+      if (plan.length === 0) continue;
+      this.#track(
+        (async () => {
+          for (const slot of plan) {
+            if (this.#stopped) return;
+            await this.#launch(s, slot, false, true);
+          }
+        })(),
+      );
+    }
+  }
+
+  async #recoverySlots(s: JobState, now: Date): Promise<Date[]> {
+    const { job } = s;
+    const store = this.#opts.store;
+    const last = await store.lastRun(job.name);
+    const seenKey = `first-seen:${job.name}`;
+    let firstSeen = await store.getFlag(seenKey);
+    if (!firstSeen) {
+      // A job that never ran has missed nothing: no past slot on its first start. One that ran
+      // before (run-job, run-due, another replica) is known from its runs.
+      firstSeen = (last ? last.slot : now).toISOString();
+      await store.setFlag(seenKey, firstSeen);
+      if (!last) return [];
+    }
+    const oldest = now.getTime() - job.startingDeadlineMs;
+    const plan: Date[] = [];
+    // Left `running` by a process that died: once the lease is over, the claim takes it over and
+    // delivers only what is missing. That is finishing a started slot, not catching up, so it
+    // happens whatever catch_up says.
+    if (last && last.status === 'running' && last.leaseUntil.getTime() <= now.getTime() && last.slot.getTime() >= oldest) {
+      plan.push(last.slot);
+    }
+    if (job.catchUp !== 'none') {
+      const windowStart = Math.max(oldest, new Date(firstSeen).getTime(), last ? last.slot.getTime() : 0);
       const missed = slotsBetween(s.schedule, job.timezone, new Date(windowStart), now, this.#opts.maxCatchUp + 1).filter(
         (slot) => !last || slot.getTime() > last.slot.getTime(),
       );
-      if (missed.length === 0) continue;
       const chosen = job.catchUp === 'latest' ? missed.slice(-1) : missed.slice(-this.#opts.maxCatchUp);
-      this.#opts.logger.info(
-        { job: job.name, missed: missed.length, running: chosen.map((d) => d.toISOString()), policy: job.catchUp },
-        'catching up missed slots',
-      );
-      for (const slot of chosen) await this.#launch(s, slot, false, true);
+      if (missed.length > 0) {
+        this.#opts.logger.info(
+          { job: job.name, missed: missed.length, running: chosen.map((d) => d.toISOString()), policy: job.catchUp },
+          'catching up missed slots',
+        );
+      }
+      plan.push(...chosen);
     }
+    return plan;
+  }
+
+  /**
+   * While running: a run another process left `running` (a replica that died) is taken over once
+   * its lease is over. Cheap: one ledger read every `sweepIntervalMs`.
+   */
+  async #sweepStale(): Promise<void> {
+    const now = this.now;
+    let runs;
+    try {
+      runs = await this.#opts.store.history({ limit: 200 });
+    } catch (err) {
+      this.#opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not read the ledger for stale runs');
+      return;
+    }
+    for (const r of runs) {
+      if (r.status !== 'running' || r.leaseUntil.getTime() > now.getTime()) continue;
+      const s = this.#states.get(r.job);
+      if (!s || s.running.size > 0 || now.getTime() - r.slot.getTime() > s.job.startingDeadlineMs) continue;
+      this.#opts.logger.warn({ job: r.job, slot: r.slot.toISOString(), owner: r.owner }, 'taking over a run whose process stopped renewing its lease');
+      void this.#launch(s, r.slot, false, false);
+    }
+  }
+
+  #track(p: Promise<unknown>): void {
+    const tracked = p.finally(() => this.#inflight.delete(tracked));
+    this.#inflight.add(tracked);
   }
 
   #tick(): void {
@@ -195,6 +274,10 @@ export class Daemon {
     if (this.#timer) clearTimeout(this.#timer);
     const now = this.now;
     this.lastTick = now;
+    if (now.getTime() - this.#lastSweep >= this.#opts.sweepIntervalMs) {
+      this.#lastSweep = now.getTime();
+      this.#track(this.#sweepStale());
+    }
     this.#opts.events.emit('scheduler:tick', { at: now });
     for (const s of this.#states.values()) {
       const due: Date[] = [];
@@ -233,8 +316,8 @@ export class Daemon {
     const id = ++this.#runSeq;
     const controller = new AbortController();
     s.running.set(id, controller);
-    const p = this.#opts
-      .run(job, slot, { signal: controller.signal, retryFailed })
+    const p = this.#acquire(controller.signal)
+      .then(() => (controller.signal.aborted ? { status: 'cancelled' } : this.#opts.run(job, slot, { signal: controller.signal, retryFailed })))
       .then((r) => {
         if (r.status === 'failed' && attempt < job.retries.count && !this.#stopped) {
           const delay = job.retries.backoffMs * 2 ** attempt;
@@ -248,11 +331,46 @@ export class Daemon {
       })
       .catch((err) => this.#opts.logger.error({ job: job.name, err: err instanceof Error ? err.stack : String(err) }, 'run crashed'))
       .finally(() => {
+        this.#release();
         s.running.delete(id);
         this.#inflight.delete(p);
       });
     this.#inflight.add(p);
     if (awaitIt) await p;
+  }
+
+  /**
+   * Runs wait here for one of `maxConcurrentRuns` places: a thousand jobs due in the same minute
+   * then queue instead of all holding sources, renders and sockets at once. A waiting run counts
+   * as running for the overlap policies, and a cancelled one leaves the queue without running.
+   */
+  #acquire(signal: AbortSignal): Promise<void> {
+    if (this.#active < this.#opts.maxConcurrentRuns) {
+      this.#active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const entry = () => {
+        signal.removeEventListener('abort', onAbort);
+        this.#active++;
+        resolve();
+      };
+      const onAbort = () => {
+        const i = this.#waiting.indexOf(entry);
+        if (i >= 0) this.#waiting.splice(i, 1);
+        // Resolve so the caller sees the abort and skips the run; it never took a place.
+        this.#active++;
+        resolve();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#waiting.push(entry);
+    });
+  }
+
+  #release(): void {
+    this.#active--;
+    const next = this.#waiting.shift();
+    if (next) next();
   }
 
   async #recordSkipped(job: JobConfig, slot: Date, reason: string): Promise<void> {

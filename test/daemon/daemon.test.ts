@@ -60,8 +60,8 @@ function recorder(store: StateStore, behaviour: (slot: Date, signal: AbortSignal
 describe('Daemon', () => {
   let store: StateStore;
   const daemons: Daemon[] = [];
-  const make = (jobs: JobConfig[], r: Recorder) => {
-    const d = new Daemon({ jobs, store, run: r.run, events: new Emitter(), logger: silentLogger, shutdownGraceMs: 5_000 });
+  const make = (jobs: JobConfig[], r: Recorder, extra: { maxConcurrentRuns?: number; sweepIntervalMs?: number } = {}) => {
+    const d = new Daemon({ jobs, store, run: r.run, events: new Emitter(), logger: silentLogger, shutdownGraceMs: 5_000, ...extra });
     daemons.push(d);
     return d;
   };
@@ -249,5 +249,71 @@ describe('Daemon', () => {
     expect(ours()).toEqual(['pachca-digest:b']);
     await d.stop();
     expect(ours()).toEqual([]);
+  });
+
+  it('many jobs due at once queue for a bounded number of run places; every slot still runs once', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-24T05:59:59Z') });
+    let active = 0;
+    let peak = 0;
+    const r = recorder(store, async () => {
+      peak = Math.max(peak, ++active);
+      await new Promise((res) => setTimeout(res, 1_000));
+      active--;
+      return 'succeeded';
+    });
+    const jobs = Array.from({ length: 40 }, (_, i) => job({ name: `j${i}`, schedule: '0 9 * * *' }));
+    const d = make(jobs, r, { maxConcurrentRuns: 4 });
+    await d.start();
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(r.slots).toHaveLength(40);
+    expect(new Set(r.slots)).toEqual(new Set(['2026-11-24T06:00:00.000Z']));
+    expect(peak).toBe(4);
+    const runs = await store.history({ limit: 100 });
+    expect(runs.filter((x) => x.status === 'succeeded')).toHaveLength(40);
+  });
+
+  it('on restart, finishes a run a crashed process left running once its lease is over, even with catch_up none', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-24T06:00:05Z') });
+    const slot = new Date('2026-11-24T06:00:00Z');
+    await store.setFlag('first-seen:daily', '2026-11-01T00:00:00.000Z');
+    const dead = await store.claim('daily', slot, { owner: 'dead-process', leaseMs: 10_000, now: new Date() });
+    await store.recordDelivery(dead.run.id, { key: 'chat:101', messageId: 1, chatId: 101, url: null, deliveredAt: new Date() });
+    vi.setSystemTime(new Date('2026-11-24T06:00:30Z')); // lease over
+    const r = recorder(store);
+    const d = make([job({ name: 'daily', schedule: '0 9 * * *', catchUp: 'none' })], r);
+    await d.start();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(r.slots).toEqual([slot.toISOString()]);
+    const run = await store.getRun('daily', slot);
+    expect(run?.status).toBe('succeeded');
+    expect(run?.attempts).toBe(2);
+    expect(run?.deliveries.map((x) => x.key)).toEqual(['chat:101']);
+  });
+
+  it('while running, takes over a run another replica left running after its lease expires', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-24T06:00:01Z') });
+    const r = recorder(store);
+    const d = make([job({ name: 'shared', schedule: '0 9 * * *' })], r, { sweepIntervalMs: 30_000 });
+    await d.start();
+    // Another replica claimed the 09:00 slot first, then died without finishing.
+    await store.claim('shared', new Date('2026-11-24T06:00:00Z'), { owner: 'replica-2', leaseMs: 20_000, now: new Date() });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(r.slots).toEqual([]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(r.slots).toEqual(['2026-11-24T06:00:00.000Z']);
+    expect((await store.getRun('shared', new Date('2026-11-24T06:00:00Z')))?.status).toBe('succeeded');
+  });
+
+  it('a job that ran before (e.g. by run-job) but was never scheduled here still catches up on restart', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-24T06:00:10Z') });
+    const hourly = job({ name: 'hourly', schedule: '0 * * * *' });
+    const manual = await store.claim('hourly', new Date('2026-11-24T06:00:00Z'), { owner: 'run-job', leaseMs: 60_000, now: new Date() });
+    await store.finish(manual.run.id, { status: 'succeeded', now: new Date() });
+    vi.setSystemTime(new Date('2026-11-24T08:30:00Z'));
+    const r = recorder(store);
+    const d = make([hourly], r);
+    await d.start();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(r.slots).toEqual(['2026-11-24T08:00:00.000Z']);
   });
 });

@@ -160,7 +160,8 @@ describe('the daemon (run)', () => {
     await waitFor(() => logged(second, 'catching up missed slots').length > 0 && sandbox.faults.list().length === 0, {
       what: 'the catch-up run to be posting',
     });
-    expect(logged(second, 'daemon started')).toHaveLength(0);
+    // Catch-up no longer holds back the schedule: the daemon is up while the catch-up run posts.
+    expect(logged(second, 'daemon started')).toHaveLength(1);
     second.child.kill('SIGTERM');
     const exit = await second.exited;
     expect(exit, second.stderr()).toEqual({ code: 0, signal: null });
