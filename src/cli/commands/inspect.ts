@@ -118,12 +118,14 @@ export async function historyCommand(job: string | undefined, flags: { limit?: s
       io.out('no runs recorded yet');
       return EXIT.OK;
     }
+    // Sub-minute schedules need seconds to tell slots apart; then every row shows them.
+    const withSeconds = runs.some((r) => r.slot.getUTCSeconds() !== 0);
     const rows = [['JOB', 'SLOT (UTC)', 'STATUS', 'DURATION', 'ATTEMPTS', 'MESSAGES', 'ERROR / REASON']];
     for (const r of runs) {
       const dur = r.finishedAt ? `${((r.finishedAt.getTime() - r.startedAt.getTime()) / 1000).toFixed(1)}s` : '—';
       const msgs = r.deliveries.map((d) => d.url ?? `#${d.messageId}`).join(' ') || '—';
       const why = r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? '');
-      const slot = r.slot.toISOString().slice(0, r.slot.getUTCSeconds() === 0 ? 16 : 19).replace('T', ' ');
+      const slot = r.slot.toISOString().slice(0, withSeconds ? 19 : 16).replace('T', ' ');
       rows.push([r.job, slot, r.status, dur, String(r.attempts), msgs, why]);
     }
     io.out(table(rows));
