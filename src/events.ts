@@ -2,6 +2,9 @@
  * Typed lifecycle events. One emitter per process feeds logs, metrics and tests, so none of them
  * has to reach into the code that does the work.
  */
+/** Pachca's documented limit groups (the client's pacing classes). */
+export type PachcaRequestClass = 'messageWrite' | 'messageRead' | 'eventHistory' | 'other';
+
 export interface DigestEvents {
   'run:start': { job: string; slot: Date; attempt: number };
   'run:end': {
@@ -21,13 +24,16 @@ export interface DigestEvents {
     path: string;
     status: number | 'error';
     durationMs: number;
+    /** The limiter's bucket key (`messageWrite:chat:101`): per chat, so unbounded — never a metric label. */
     bucket: string;
     attempt: number;
+    /** The request class (bounded: the label for metrics). Optional: older emitters omit it. */
+    class?: PachcaRequestClass;
   };
-  'pachca:rate-limited': { method: string; path: string; bucket: string; retryAfterMs: number };
+  'pachca:rate-limited': { method: string; path: string; bucket: string; retryAfterMs: number; class?: PachcaRequestClass };
   'pachca:retry': { method: string; path: string; attempt: number; delayMs: number; reason: string };
-  'pachca:paused': { bucket: string; untilMs: number };
-  'pachca:limiter-wait': { bucket: string; waitedMs: number };
+  'pachca:paused': { bucket: string; untilMs: number; class?: PachcaRequestClass };
+  'pachca:limiter-wait': { bucket: string; waitedMs: number; class?: PachcaRequestClass };
   'pachca:breaker': { state: 'open' | 'closed' };
   'pachca:deduplicated': { chatId: number; messageId: number };
   'scheduler:tick': { at: Date };

@@ -4,7 +4,7 @@
  * (`await import('../observability/metrics.js')`), never from the observability index.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { DigestEmitter } from '../events.js';
+import type { DigestEmitter, PachcaRequestClass } from '../events.js';
 
 export interface MetricsOptions {
   /** Default: a fresh registry (never prom-client's global one, so tests and reloads do not clash). */
@@ -32,6 +32,18 @@ export const METRICS_PREFIX = 'pachca_digest_';
 /** Seconds. Digests take from a fraction of a second to several minutes (slow SQL, retries). */
 const RUN_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 const REQUEST_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+const REQUEST_CLASSES: readonly PachcaRequestClass[] = ['messageWrite', 'messageRead', 'eventHistory', 'other'];
+
+/**
+ * The `class` label of a Pachca event. The bucket key is per chat (`messageWrite:chat:101`), an
+ * unbounded label; the class is one of four. Events without `class` (older emitters) fall back to
+ * the key's prefix, anything unknown to `other`, so no input can grow the series count.
+ */
+export function requestClass(e: { class?: string; bucket?: string }): PachcaRequestClass {
+  const c = e.class ?? e.bucket?.split(':')[0];
+  return (REQUEST_CLASSES as readonly string[]).includes(c ?? '') ? (c as PachcaRequestClass) : 'other';
+}
 
 export function createMetrics(events: DigestEmitter, options: MetricsOptions = {}): Metrics {
   const registry = options.registry ?? new Registry();
@@ -76,24 +88,25 @@ export function createMetrics(events: DigestEmitter, options: MetricsOptions = {
     buckets: RUN_BUCKETS,
     registers,
   });
-  // The path is not a label: it carries ids (unbounded cardinality). The bucket names the kind.
-  const requests = new Counter({ name: `${p}pachca_requests_total`, help: 'Pachca API requests by bucket, method and status', labelNames: ['bucket', 'method', 'status'], registers });
+  // Neither the path nor the limiter's bucket key is a label: both carry ids (unbounded
+  // cardinality). The request class (Pachca's limit group, four values) names the kind.
+  const requests = new Counter({ name: `${p}pachca_requests_total`, help: 'Pachca API requests by class, method and status', labelNames: ['class', 'method', 'status'], registers });
   const requestDuration = new Histogram({
     name: `${p}pachca_request_duration_seconds`,
-    help: 'Pachca API request time (one attempt)',
-    labelNames: ['bucket'],
+    help: 'Pachca API request time (one attempt), by class',
+    labelNames: ['class'],
     buckets: REQUEST_BUCKETS,
     registers,
   });
-  const rateLimited = new Counter({ name: `${p}pachca_rate_limited_total`, help: 'Pachca 429 answers by bucket', labelNames: ['bucket'], registers });
+  const rateLimited = new Counter({ name: `${p}pachca_rate_limited_total`, help: 'Pachca 429 answers by class', labelNames: ['class'], registers });
   const limiterWait = new Counter({
     name: `${p}pachca_limiter_wait_seconds_total`,
-    help: 'Time spent waiting for the client-side rate limiter, by bucket',
-    labelNames: ['bucket'],
+    help: 'Time spent waiting for the client-side rate limiter, by class',
+    labelNames: ['class'],
     registers,
   });
   const retries = new Counter({ name: `${p}pachca_retries_total`, help: 'Pachca request retries by method', labelNames: ['method'], registers });
-  const paused = new Counter({ name: `${p}pachca_paused_total`, help: 'Times a bucket was paused by Retry-After', labelNames: ['bucket'], registers });
+  const paused = new Counter({ name: `${p}pachca_paused_total`, help: 'Times a bucket was paused by Retry-After, by class', labelNames: ['class'], registers });
   const breakerOpen = new Gauge({ name: `${p}pachca_breaker_open`, help: '1 while the 429 circuit breaker slows the token down', registers });
   const deduplicated = new Counter({ name: `${p}pachca_deduplicated_total`, help: 'Ambiguous POSTs found already delivered (not re-sent)', registers });
   const lastTick = new Gauge({ name: `${p}scheduler_last_tick_timestamp_seconds`, help: 'Unix time of the last scheduler tick', registers });
@@ -114,13 +127,13 @@ export function createMetrics(events: DigestEmitter, options: MetricsOptions = {
       sourceDuration.observe({ job: e.job, source: e.source }, e.durationMs / 1000);
     }),
     events.on('pachca:request', (e) => {
-      requests.inc({ bucket: e.bucket, method: e.method.toUpperCase(), status: String(e.status) });
-      requestDuration.observe({ bucket: e.bucket }, e.durationMs / 1000);
+      requests.inc({ class: requestClass(e), method: e.method.toUpperCase(), status: String(e.status) });
+      requestDuration.observe({ class: requestClass(e) }, e.durationMs / 1000);
     }),
-    events.on('pachca:rate-limited', (e) => rateLimited.inc({ bucket: e.bucket })),
-    events.on('pachca:limiter-wait', (e) => limiterWait.inc({ bucket: e.bucket }, Math.max(0, e.waitedMs) / 1000)),
+    events.on('pachca:rate-limited', (e) => rateLimited.inc({ class: requestClass(e) })),
+    events.on('pachca:limiter-wait', (e) => limiterWait.inc({ class: requestClass(e) }, Math.max(0, e.waitedMs) / 1000)),
     events.on('pachca:retry', (e) => retries.inc({ method: e.method.toUpperCase() })),
-    events.on('pachca:paused', (e) => paused.inc({ bucket: e.bucket })),
+    events.on('pachca:paused', (e) => paused.inc({ class: requestClass(e) })),
     events.on('pachca:breaker', (e) => breakerOpen.set(e.state === 'open' ? 1 : 0)),
     events.on('pachca:deduplicated', () => deduplicated.inc()),
     events.on('scheduler:tick', (e) => lastTick.set(e.at.getTime() / 1000)),

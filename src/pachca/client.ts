@@ -14,7 +14,16 @@ import {
   type TimeoutSettings,
 } from './defaults.js';
 import { PachcaApiError, redact, type ApiErrorItem } from './errors.js';
-import { abortError, bucketKey, limiterFor, limiterKey, type BucketClass, type RateLimiter } from './limiter.js';
+import {
+  abortError,
+  BucketPausedError,
+  bucketKey,
+  limiterFor,
+  limiterKey,
+  type BucketClass,
+  type Permit,
+  type RateLimiter,
+} from './limiter.js';
 import { DEFAULT_PAGE_LIMIT, paginatePages, type PageBody, type PaginateOptions } from './paginate.js';
 import { splitContent, utf8Bytes } from './split.js';
 import type {
@@ -441,10 +450,23 @@ export class PachcaClient {
       return { data: found } as T;
     };
 
+    const cls = spec.bucket;
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw abortError(signal);
-      const permit = await limiter.acquire(spec.bucket, key, signal);
-      if (permit.waitedMs > 0) this.#emit('pachca:limiter-wait', { bucket: key, waitedMs: permit.waitedMs });
+      let permit: Permit;
+      try {
+        // A bucket paused by a 429 stays paused for the whole Retry-After (never sent into), but a
+        // call that would wait longer than retry.maxRetryAfterMs (or past its retry.maxTotalMs)
+        // fails at once with the 429 error instead of hanging until some outer timeout.
+        permit = await limiter.acquire(cls, key, signal, { maxPauseMs: this.retry.maxRetryAfterMs, deadline });
+      } catch (e) {
+        if (!(e instanceof BucketPausedError)) throw e;
+        const err = this.#pausedError(method, path, e);
+        const found = await check(err);
+        if (found) return found;
+        throw err;
+      }
+      if (permit.waitedMs > 0) this.#emit('pachca:limiter-wait', { bucket: key, waitedMs: permit.waitedMs, class: cls });
 
       const attemptStart = Date.now();
       let r: AttemptResult;
@@ -461,6 +483,7 @@ export class PachcaClient {
         durationMs,
         bucket: key,
         attempt,
+        class: cls,
       });
 
       let failure: PachcaApiError;
@@ -472,8 +495,10 @@ export class PachcaClient {
           const retryAfterMs =
             parseRetryAfter(r.headers['retry-after'], now, r.headers['date']) ??
             Math.max(1000, backoffDelay(attempt, this.retry) + this.retry.baseDelayMs);
-          limiter.onRateLimited(spec.bucket, key, retryAfterMs, now);
-          this.#emit('pachca:rate-limited', { method, path, bucket: key, retryAfterMs });
+          // The bucket pauses for the full Retry-After even when that is beyond the cap and this
+          // call gives up below: later calls on it then fail fast too (see acquire above).
+          limiter.onRateLimited(cls, key, retryAfterMs, now);
+          this.#emit('pachca:rate-limited', { method, path, bucket: key, retryAfterMs, class: cls });
           if (retryAfterMs > this.retry.maxRetryAfterMs || now + retryAfterMs > deadline) {
             const err = this.#responseError(method, path, r, retryAfterMs);
             const found = await check(err);
@@ -485,7 +510,7 @@ export class PachcaClient {
               errors: err.errors,
               retryAfterMs,
               message: `Pachca ${method} ${path} answered 429 Too Many Requests and asked to wait ${Math.ceil(retryAfterMs / 1000)} s, longer than allowed (retry.maxRetryAfterMs ${this.retry.maxRetryAfterMs} ms, retry.maxTotalMs ${this.retry.maxTotalMs} ms)`,
-              hint: 'the token is being throttled: send fewer messages per run, or raise retry.maxRetryAfterMs',
+              hint: throttledHint(key, now + retryAfterMs),
             });
           }
           continue; // the paused bucket holds the next attempt until Retry-After has passed
@@ -616,6 +641,23 @@ export class PachcaClient {
     });
   }
 
+  /** A call turned away by a bucket still paused by an earlier 429 (nothing was sent). */
+  #pausedError(method: string, path: string, e: BucketPausedError): PachcaApiError {
+    const limit =
+      e.exceeds === 'maxPauseMs'
+        ? `retry.maxRetryAfterMs ${this.retry.maxRetryAfterMs} ms`
+        : `what is left of retry.maxTotalMs ${this.retry.maxTotalMs} ms`;
+    return new PachcaApiError({
+      method,
+      path,
+      status: 429,
+      retryAfterMs: e.remainingMs,
+      message: `Pachca ${method} ${path} not sent: an earlier 429 Too Many Requests asked to wait ${Math.ceil(e.retryAfterMs / 1000)} s (Retry-After) on ${e.bucket}, ${Math.ceil(e.remainingMs / 1000)} s of it left, longer than allowed (${limit})`,
+      hint: throttledHint(e.bucket, e.pausedUntil),
+      cause: e,
+    });
+  }
+
   #unknownOutcome(
     method: string,
     path: string,
@@ -674,6 +716,20 @@ function sameEntity(m: Message, input: CreateMessageInput): boolean {
   if (input.entity_type === 'thread') return m.entity_type === 'thread' && m.entity_id === input.entity_id;
   // A direct chat holds only messages to or from that user: the chat id already pins it down.
   return m.entity_type === undefined || m.entity_type === 'user';
+}
+
+/**
+ * Why a 429 beyond the cap fails instead of waiting, and what to do. The bucket stays paused for
+ * the whole Retry-After (Pachca may block a token that keeps sending after a 429); calls on it
+ * fail at once meanwhile, other chats and request classes go on.
+ */
+function throttledHint(bucket: string, until: number): string {
+  return (
+    `the token is being throttled: nothing is sent on ${bucket} before ${new Date(until).toISOString()} ` +
+    '(Pachca may block a token that keeps sending after a 429) and calls on it fail at once until then; ' +
+    'other chats and request classes are not affected. Send fewer messages per run, retry after that time, ' +
+    'or raise retry.maxRetryAfterMs'
+  );
 }
 
 /** Pacing class from the method and path (Pachca's documented limit groups). */

@@ -94,11 +94,62 @@ export interface Permit {
   release(): void;
 }
 
+/** How long a caller is willing to be held by a 429 pause (see `acquire`). */
+export interface AcquireOptions {
+  /** Fail (BucketPausedError) rather than wait out a pause with more than this left. */
+  maxPauseMs?: number;
+  /** Fail (BucketPausedError) rather than wait out a pause ending after this time (epoch ms). */
+  deadline?: number;
+}
+
+/**
+ * A request was not sent because its bucket is paused by a 429's Retry-After for longer than
+ * the caller may wait. The pause itself stands: nothing is sent on that bucket before it ends.
+ */
+export class BucketPausedError extends DigestError {
+  /** The bucket key (`messageWrite:chat:101`, `other`…). */
+  readonly bucket: string;
+  readonly bucketClass: BucketClass;
+  /** When the bucket may send again (epoch ms). */
+  readonly pausedUntil: number;
+  /** Time left of the pause when the caller was turned away. */
+  readonly remainingMs: number;
+  /** The Retry-After of the 429 that set the pause. */
+  readonly retryAfterMs: number;
+  /** Which of the caller's limits the pause exceeds. */
+  readonly exceeds: 'maxPauseMs' | 'deadline';
+
+  constructor(init: {
+    bucket: string;
+    bucketClass: BucketClass;
+    pausedUntil: number;
+    remainingMs: number;
+    retryAfterMs: number;
+    exceeds: 'maxPauseMs' | 'deadline';
+  }) {
+    super(
+      'E_DELIVERY',
+      `Pachca rate-limit bucket ${init.bucket} is paused by a 429 (Retry-After ${Math.ceil(init.retryAfterMs / 1000)} s) for another ${Math.ceil(init.remainingMs / 1000)} s, longer than this call may wait`,
+      {
+        hint: `nothing is sent on this bucket before ${new Date(init.pausedUntil).toISOString()}: Pachca may block a token that keeps sending after a 429`,
+      },
+    );
+    this.name = 'BucketPausedError';
+    this.bucket = init.bucket;
+    this.bucketClass = init.bucketClass;
+    this.pausedUntil = init.pausedUntil;
+    this.remainingMs = init.remainingMs;
+    this.retryAfterMs = init.retryAfterMs;
+    this.exceeds = init.exceeds;
+  }
+}
+
 interface Waiter {
   resolve: (permit: Permit) => void;
   reject: (e: unknown) => void;
   enqueuedAt: number;
   cleanup: () => void;
+  limits: AcquireOptions | undefined;
 }
 
 interface Bucket {
@@ -108,6 +159,8 @@ interface Bucket {
   queue: Waiter[];
   timer: ReturnType<typeof setTimeout> | null;
   timerAt: number;
+  /** The Retry-After behind the current pause (for the error of callers turned away). */
+  pausedFor: number;
 }
 
 export interface LimiterOptions {
@@ -215,12 +268,17 @@ export class RateLimiter {
 
   /**
    * Resolves when a request of `key` may be sent. FIFO per bucket; never fails because of
-   * pacing, only when `signal` aborts. The permit must be released when the answer is in.
+   * pacing, only when `signal` aborts — or, with `limits`, when a 429 pause of the bucket (now,
+   * or set while waiting) lasts longer than the caller may wait: it then rejects at once with
+   * BucketPausedError instead of holding the caller silently. The pause is never shortened.
+   * The permit must be released when the answer is in.
    */
-  acquire(cls: BucketClass, key: string, signal?: AbortSignal): Promise<Permit> {
+  acquire(cls: BucketClass, key: string, signal?: AbortSignal, limits?: AcquireOptions): Promise<Permit> {
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const now = this.now();
     const b = this.#bucket(cls, key, now);
+    const tooLong = this.#pausedTooLong(b, limits, now);
+    if (tooLong) return Promise.reject(tooLong);
     if (b.queue.length === 0) {
       const rate = this.ratePerMs(cls, now);
       const cap = this.capacity(cls);
@@ -230,7 +288,7 @@ export class RateLimiter {
       }
     }
     return new Promise<Permit>((resolve, reject) => {
-      const w: Waiter = { resolve, reject, enqueuedAt: now, cleanup: () => {} };
+      const w: Waiter = { resolve, reject, enqueuedAt: now, cleanup: () => {}, limits };
       if (signal) {
         const onAbort = () => {
           const i = b.queue.indexOf(w);
@@ -247,15 +305,25 @@ export class RateLimiter {
   }
 
   /**
-   * A 429 on `key`: pause that bucket until `now + retryAfterMs`, count towards the breaker.
-   * Already queued requests of the bucket wait too; nothing is sent into a known 429.
+   * A 429 on `key`: pause that bucket until `now + retryAfterMs` — the full Retry-After, however
+   * long: Pachca may block a token that keeps sending after a 429. Count towards the breaker.
+   * Already queued requests of the bucket wait too; those whose limits the pause exceeds are
+   * rejected at once (BucketPausedError). Nothing is sent into a known 429.
    */
   onRateLimited(cls: BucketClass, key: string, retryAfterMs: number, now = this.now()): void {
     const b = this.#bucket(cls, key, now);
     const until = now + Math.max(0, retryAfterMs);
     if (until > b.state.pausedUntil) {
       bucketPause(b.state, until, this.capacity(cls));
-      this.#emit('pachca:paused', { bucket: key, untilMs: until });
+      b.pausedFor = Math.max(0, retryAfterMs);
+      this.#emit('pachca:paused', { bucket: key, untilMs: until, class: cls });
+      for (const w of [...b.queue]) {
+        const tooLong = this.#pausedTooLong(b, w.limits, now);
+        if (!tooLong) continue;
+        b.queue.splice(b.queue.indexOf(w), 1);
+        w.cleanup();
+        w.reject(tooLong);
+      }
     }
     this.#consecutive429++;
     if (this.#consecutive429 >= this.#settings.breakerThreshold) {
@@ -294,6 +362,25 @@ export class RateLimiter {
     return n;
   }
 
+  /** The error for a caller whose limits this bucket's current pause exceeds, if it does. */
+  #pausedTooLong(b: Bucket, limits: AcquireOptions | undefined, now: number): BucketPausedError | undefined {
+    const until = b.state.pausedUntil;
+    if (!limits || until <= now) return undefined;
+    const remainingMs = until - now;
+    let exceeds: BucketPausedError['exceeds'] | undefined;
+    if (limits.maxPauseMs !== undefined && remainingMs > limits.maxPauseMs) exceeds = 'maxPauseMs';
+    else if (limits.deadline !== undefined && until > limits.deadline) exceeds = 'deadline';
+    if (!exceeds) return undefined;
+    return new BucketPausedError({
+      bucket: b.key,
+      bucketClass: b.cls,
+      pausedUntil: until,
+      remainingMs,
+      retryAfterMs: b.pausedFor,
+      exceeds,
+    });
+  }
+
   #checkBreaker(now: number): void {
     if (this.#breakerUntil > 0 && now >= this.#breakerUntil) {
       // Refill at the slow rate up to the moment the breaker closed, then run at full speed.
@@ -325,6 +412,7 @@ export class RateLimiter {
         queue: [],
         timer: null,
         timerAt: 0,
+        pausedFor: 0,
       };
       this.#buckets.set(key, b);
     }

@@ -34,28 +34,54 @@ describe('createMetrics', () => {
     expect(metrics.contentType).toContain('text/plain');
   });
 
-  it('counts Pachca requests, 429s, retries and limiter wait time', async () => {
+  it('counts Pachca requests, 429s, retries and limiter wait time by request class', async () => {
     const { events, metrics } = setup();
-    events.emit('pachca:request', { method: 'post', path: '/messages', status: 201, durationMs: 40, bucket: 'messageWrite', attempt: 1 });
-    events.emit('pachca:request', { method: 'POST', path: '/messages', status: 429, durationMs: 10, bucket: 'messageWrite', attempt: 1 });
-    events.emit('pachca:request', { method: 'GET', path: '/chats', status: 'error', durationMs: 10, bucket: 'other', attempt: 1 });
-    events.emit('pachca:rate-limited', { method: 'POST', path: '/messages', bucket: 'messageWrite', retryAfterMs: 1000 });
+    // Bucket keys as the client emits them: one per chat (or message) for message writes.
+    events.emit('pachca:request', { method: 'post', path: '/messages', status: 201, durationMs: 40, bucket: 'messageWrite:chat:101', attempt: 1, class: 'messageWrite' });
+    events.emit('pachca:request', { method: 'POST', path: '/messages', status: 201, durationMs: 40, bucket: 'messageWrite:chat:102', attempt: 1, class: 'messageWrite' });
+    events.emit('pachca:request', { method: 'PUT', path: '/messages/5', status: 200, durationMs: 40, bucket: 'messageWrite:message:5', attempt: 1, class: 'messageWrite' });
+    events.emit('pachca:request', { method: 'POST', path: '/messages', status: 429, durationMs: 10, bucket: 'messageWrite:chat:103', attempt: 1, class: 'messageWrite' });
+    events.emit('pachca:request', { method: 'GET', path: '/chats', status: 'error', durationMs: 10, bucket: 'other', attempt: 1, class: 'other' });
+    events.emit('pachca:rate-limited', { method: 'POST', path: '/messages', bucket: 'messageWrite:chat:103', retryAfterMs: 1000, class: 'messageWrite' });
+    events.emit('pachca:rate-limited', { method: 'POST', path: '/messages', bucket: 'messageWrite:chat:104', retryAfterMs: 1000, class: 'messageWrite' });
+    events.emit('pachca:paused', { bucket: 'messageWrite:chat:103', untilMs: 1, class: 'messageWrite' });
+    events.emit('pachca:paused', { bucket: 'messageWrite:chat:104', untilMs: 1, class: 'messageWrite' });
     events.emit('pachca:retry', { method: 'GET', path: '/chats', attempt: 2, delayMs: 500, reason: 'ECONNRESET' });
-    events.emit('pachca:limiter-wait', { bucket: 'messageWrite', waitedMs: 250 });
-    events.emit('pachca:limiter-wait', { bucket: 'messageWrite', waitedMs: 750 });
+    events.emit('pachca:limiter-wait', { bucket: 'messageWrite:chat:101', waitedMs: 250, class: 'messageWrite' });
+    events.emit('pachca:limiter-wait', { bucket: 'messageWrite:chat:102', waitedMs: 750, class: 'messageWrite' });
     events.emit('pachca:breaker', { state: 'open' });
     events.emit('pachca:deduplicated', { chatId: 1, messageId: 2 });
     const text = await metrics.metrics();
-    expect(sample(text, 'pachca_digest_pachca_requests_total{bucket="messageWrite",method="POST",status="201"}')).toBe(1);
-    expect(sample(text, 'pachca_digest_pachca_requests_total{bucket="messageWrite",method="POST",status="429"}')).toBe(1);
-    expect(sample(text, 'pachca_digest_pachca_requests_total{bucket="other",method="GET",status="error"}')).toBe(1);
-    expect(sample(text, 'pachca_digest_pachca_rate_limited_total{bucket="messageWrite"}')).toBe(1);
+    expect(sample(text, 'pachca_digest_pachca_requests_total{class="messageWrite",method="POST",status="201"}')).toBe(2);
+    expect(sample(text, 'pachca_digest_pachca_requests_total{class="messageWrite",method="PUT",status="200"}')).toBe(1);
+    expect(sample(text, 'pachca_digest_pachca_requests_total{class="messageWrite",method="POST",status="429"}')).toBe(1);
+    expect(sample(text, 'pachca_digest_pachca_requests_total{class="other",method="GET",status="error"}')).toBe(1);
+    expect(sample(text, 'pachca_digest_pachca_request_duration_seconds_count{class="messageWrite"}')).toBe(4);
+    expect(sample(text, 'pachca_digest_pachca_rate_limited_total{class="messageWrite"}')).toBe(2);
+    expect(sample(text, 'pachca_digest_pachca_paused_total{class="messageWrite"}')).toBe(2);
     expect(sample(text, 'pachca_digest_pachca_retries_total{method="GET"}')).toBe(1);
-    expect(sample(text, 'pachca_digest_pachca_limiter_wait_seconds_total{bucket="messageWrite"}')).toBe(1);
+    expect(sample(text, 'pachca_digest_pachca_limiter_wait_seconds_total{class="messageWrite"}')).toBe(1);
     expect(sample(text, 'pachca_digest_pachca_breaker_open')).toBe(1);
     expect(sample(text, 'pachca_digest_pachca_deduplicated_total')).toBe(1);
-    // Paths carry ids: they must never become labels.
+    // Paths and bucket keys carry ids: they must never become labels (one series per chat).
     expect(text).not.toContain('/messages');
+    expect(text).not.toMatch(/chat:|message:|bucket=/);
+  });
+
+  it('bounds the class label even for events without one (older emitters, odd keys)', async () => {
+    const { events, metrics } = setup();
+    events.emit('pachca:request', { method: 'GET', path: '/messages', status: 200, durationMs: 5, bucket: 'messageRead', attempt: 1 });
+    events.emit('pachca:request', { method: 'POST', path: '/messages', status: 201, durationMs: 5, bucket: 'messageWrite:chat:7', attempt: 1 });
+    events.emit('pachca:request', { method: 'GET', path: '/x', status: 200, durationMs: 5, bucket: 'weird:chat:9', attempt: 1 });
+    events.emit('pachca:limiter-wait', { bucket: 'eventHistory', waitedMs: 2000 });
+    events.emit('pachca:paused', { bucket: 'messageWrite:thread:3', untilMs: 1 });
+    const text = await metrics.metrics();
+    expect(sample(text, 'pachca_digest_pachca_requests_total{class="messageRead",method="GET",status="200"}')).toBe(1);
+    expect(sample(text, 'pachca_digest_pachca_requests_total{class="messageWrite",method="POST",status="201"}')).toBe(1);
+    expect(sample(text, 'pachca_digest_pachca_requests_total{class="other",method="GET",status="200"}')).toBe(1);
+    expect(sample(text, 'pachca_digest_pachca_limiter_wait_seconds_total{class="eventHistory"}')).toBe(2);
+    expect(sample(text, 'pachca_digest_pachca_paused_total{class="messageWrite"}')).toBe(1);
+    expect(text).not.toMatch(/chat:|thread:|weird/);
   });
 
   it('tracks next run per job and drops it when there is none', async () => {

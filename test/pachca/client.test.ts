@@ -183,12 +183,44 @@ describe('429 and Retry-After', () => {
     expect(Date.parse(gets[1]!.time)).toBeGreaterThanOrEqual(until.getTime());
   });
 
-  it('a Retry-After beyond retry.maxRetryAfterMs fails with a clear E_DELIVERY', async () => {
+  it('a Retry-After beyond retry.maxRetryAfterMs fails with a clear E_DELIVERY; later calls on that bucket fail fast, others go on', async () => {
     sb.faults.add({ kind: 'rate-limit', retryAfter: 600, path: '/users' });
-    const e = await failure(client({ retry: { maxRetryAfterMs: 10_000 } }).getUser(1));
+    const token = freshToken();
+    const opts = { token, baseUrl: sb.baseUrl, retry: { maxRetryAfterMs: 10_000, baseDelayMs: 20, maxDelayMs: 100 } };
+    const c = new PachcaClient(opts);
+    clients.push(c);
+    const e = await failure(c.getUser(1));
+    expect(e).toBeInstanceOf(PachcaApiError);
     expect(e).toMatchObject({ code: 'E_DELIVERY', status: 429, retryAfterMs: 600_000 });
     expect(e.message).toMatch(/600 s/);
+    expect(e.hint).toMatch(/retry\.maxRetryAfterMs/);
+    expect(e.hint).toMatch(/block a token that keeps sending after a 429/);
     expect(sb.requests()).toHaveLength(1);
+
+    // The `other` bucket stays paused for the whole Retry-After: a later call on it (from this
+    // client or another one of the same token) is not sent, and fails at once with the same
+    // clear error instead of waiting silently until an outer deadline (here 5 s → E_TIMEOUT).
+    const e2 = await failure(c.getUser(2, { signal: AbortSignal.timeout(5_000) }));
+    expect(e2).toBeInstanceOf(PachcaApiError);
+    expect(e2).toMatchObject({ code: 'E_DELIVERY', status: 429, method: 'GET', path: '/users/2' });
+    expect(e2.retryAfterMs).toBeGreaterThan(500_000);
+    expect(e2.retryAfterMs).toBeLessThanOrEqual(600_000);
+    expect(e2.message).toMatch(/not sent/);
+    expect(e2.message).toMatch(/Retry-After/);
+    expect(e2.message).toMatch(/600 s/);
+    expect(e2.hint).toMatch(/retry\.maxRetryAfterMs/);
+    expect(e2.hint).toMatch(/other chats and request classes are not affected/);
+    const c2 = new PachcaClient(opts);
+    clients.push(c2);
+    const e3 = await failure(c2.createThread(1, { signal: AbortSignal.timeout(5_000) }));
+    expect(e3).toMatchObject({ code: 'E_DELIVERY', status: 429 });
+    expect(sb.requests()).toHaveLength(1);
+
+    // Other buckets are not affected.
+    const m = await c.createMessage({ entity_type: 'discussion', entity_id: 101, content: 'ещё можно' });
+    expect(m.content).toBe('ещё можно');
+    expect((await c.getMessage(m.id)).id).toBe(m.id);
+    expect(sb.requests().map((r) => r.endpoint)).toEqual(['GET /users/{id}', 'POST /messages', 'GET /messages/{id}']);
   });
 });
 
@@ -364,5 +396,56 @@ describe('long messages', () => {
       expect(m.chat_id).toBe(thread.chat_id);
     }
     expect(sb.store.messages(thread.chat_id).map((m) => m.id)).toEqual(rest.map((m) => m.id));
+  });
+});
+
+describe('lifecycle events (the library surface for logs and metrics)', () => {
+  it('request, rate-limited, paused, limiter-wait, retry and deduplicated events: documented shapes, no token', async () => {
+    const token = freshToken();
+    const rec = recorder();
+    const c = new PachcaClient({ token, baseUrl: sb.baseUrl, events: rec.events, retry: { baseDelayMs: 20, maxDelayMs: 100 } });
+    clients.push(c);
+    sb.faults.add({ kind: 'rate-limit', retryAfter: 1, method: 'POST', path: '/messages' });
+    sb.faults.add({ kind: 'status', status: 503, path: '/users' });
+    sb.faults.add({ kind: 'reset-after', method: 'POST', path: '/messages', times: 1 });
+
+    const m = await c.createMessage({ entity_type: 'discussion', entity_id: 101, content: 'события' });
+    expect((await c.getUser(1)).id).toBe(1);
+
+    const write = { bucket: 'messageWrite:chat:101', class: 'messageWrite' };
+    const n = expect.any(Number);
+    expect(rec.log.map((l) => l.event)).toEqual([
+      'pachca:request', // POST → 429
+      'pachca:paused',
+      'pachca:rate-limited',
+      'pachca:limiter-wait', // the retry held until Retry-After
+      'pachca:request', // POST → reset after storing
+      'pachca:retry',
+      'pachca:request', // GET /messages: was it stored?
+      'pachca:deduplicated',
+      'pachca:request', // GET /users/1 → 503
+      'pachca:retry',
+      'pachca:request', // GET /users/1 → 200
+    ]);
+    const [req429, pausedEv, limited, wait, reqReset, retryPost, reqCheck, dedup, req503, retryGet, req200] = rec.log.map((l) => l.payload);
+    expect(req429).toEqual({ method: 'POST', path: '/messages', status: 429, durationMs: n, attempt: 1, ...write });
+    expect(pausedEv).toEqual({ untilMs: n, ...write });
+    expect(limited).toEqual({ method: 'POST', path: '/messages', retryAfterMs: 1000, ...write });
+    expect(wait).toEqual({ waitedMs: n, ...write });
+    expect(wait.waitedMs).toBeGreaterThan(0);
+    expect(pausedEv.untilMs).toBeGreaterThan(Date.now() - 60_000);
+    expect(reqReset).toEqual({ method: 'POST', path: '/messages', status: 'error', durationMs: n, attempt: 2, ...write });
+    expect(retryPost).toEqual({ method: 'POST', path: '/messages', attempt: 2, delayMs: n, reason: expect.any(String) });
+    expect(reqCheck).toEqual({ method: 'GET', path: '/messages', status: 200, durationMs: n, attempt: 1, bucket: 'messageRead', class: 'messageRead' });
+    expect(dedup).toEqual({ chatId: 101, messageId: m.id });
+    expect(req503).toEqual({ method: 'GET', path: '/users/1', status: 503, durationMs: n, attempt: 1, bucket: 'other', class: 'other' });
+    expect(retryGet).toEqual({ method: 'GET', path: '/users/1', attempt: 1, delayMs: n, reason: 'status 503' });
+    expect(req200).toEqual({ method: 'GET', path: '/users/1', status: 200, durationMs: n, attempt: 2, bucket: 'other', class: 'other' });
+
+    expect(sb.store.messages(101)).toHaveLength(1);
+    const everything = JSON.stringify(rec.log);
+    expect(everything).not.toContain(token);
+    expect(everything).not.toContain('SECRETVALUE');
+    expect(everything).not.toMatch(/Bearer|authorization/i);
   });
 });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Emitter, type DigestEvents } from '../../src/events.js';
 import {
+  BucketPausedError,
   RateLimiter,
   bucketAvailableAt,
   bucketPause,
@@ -140,11 +141,53 @@ describe('RateLimiter (fake timers)', () => {
     expect(r.done).toEqual([]);
     await vi.advanceTimersByTimeAsync(1000);
     expect(r.done.map((d) => d.at)).toEqual([3000, 3250, 3500]);
-    expect(paused).toEqual([{ bucket: key, untilMs: T0 + 3000 }]);
+    expect(paused).toEqual([{ bucket: key, untilMs: T0 + 3000, class: 'messageWrite' }]);
     // Other chats are not paused.
     const other = run(l, 'messageWrite:chat:8', 1);
     await vi.advanceTimersByTimeAsync(0);
     expect(other.done.length).toBe(1);
+  });
+
+  it('a pause longer than a caller may wait rejects it at once (queued or new); the pause itself stands', async () => {
+    const l = make();
+    const key = 'messageRead';
+    const held = await l.acquire('messageRead', key); // burst 1: the next ones queue
+    let patientGot = false;
+    const patient = l.acquire('messageRead', key, undefined, { maxPauseMs: 700_000 }).then((p) => {
+      patientGot = true;
+      p.release();
+    });
+    const impatient = l.acquire('messageRead', key, undefined, { maxPauseMs: 10_000 });
+    const unlimited = l.acquire('messageRead', key);
+    l.onRateLimited('messageRead', key, 600_000);
+    const e = await impatient.catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(BucketPausedError);
+    expect(e).toMatchObject({
+      code: 'E_DELIVERY',
+      bucket: key,
+      bucketClass: 'messageRead',
+      retryAfterMs: 600_000,
+      remainingMs: 600_000,
+      pausedUntil: T0 + 600_000,
+      exceeds: 'maxPauseMs',
+    });
+    held.release();
+    // New callers are turned away without queueing: by the cap, or by their own deadline.
+    await expect(l.acquire('messageRead', key, undefined, { maxPauseMs: 10_000 })).rejects.toBeInstanceOf(BucketPausedError);
+    await expect(l.acquire('messageRead', key, undefined, { deadline: Date.now() + 60_000 })).rejects.toMatchObject({ exceeds: 'deadline' });
+    // Nothing leaves before Retry-After has passed, whoever waits.
+    await vi.advanceTimersByTimeAsync(599_999);
+    expect(patientGot).toBe(false);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(patientGot).toBe(true);
+    await patient;
+    await vi.advanceTimersByTimeAsync(1_000);
+    (await unlimited).release();
+    // Once the pause is over, a limited caller gets through again.
+    const later = l.acquire('messageRead', key, undefined, { maxPauseMs: 10_000 });
+    await vi.advanceTimersByTimeAsync(1_000);
+    (await later).release();
+    expect(l.snapshot().buckets.find((b) => b.key === key)?.pausedUntil).toBeNull();
   });
 
   it('opens the breaker after consecutive 429s (whole token slowed), closes it after the cooldown', async () => {
