@@ -15,6 +15,8 @@ export interface DigestEvents {
     attempts: number;
     messageIds: number[];
     reason?: string;
+    /** Things the user should know about a run that still went out (a source left out, rows cut). */
+    notes?: string[];
     error?: { code: string; message: string; hint?: string };
   };
   'run:claimed-elsewhere': { job: string; slot: Date; status: string };

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { DigestError } from '../errors.js';
 import { registerSecret } from '../observability/secrets.js';
 import { Emitter, type DigestEmitter } from '../events.js';
-import type { LoadedConfig } from '../config/types.js';
+import type { JobConfig, LoadedConfig } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { PachcaClient } from '../pachca/client.js';
 import type { StateStore } from '../state/types.js';
@@ -116,6 +116,65 @@ export async function resolveDelivery(
     stateUrl: config.state.url,
     close: closeClient,
   };
+}
+
+/** Built-in sources that never read Pachca: a preview of a job using only these needs no client. */
+const NO_PACHCA_SOURCES = new Set(['static', 'file', 'http', 'prometheus', 'sql', 'command']);
+
+/** The preview client for a job, loaded only when one of its sources may read Pachca. */
+export async function previewClientFor(config: LoadedConfig, job: JobConfig, events: DigestEmitter): Promise<{ client: () => PachcaClient; close: () => Promise<void> }> {
+  if (job.sources.every((s) => NO_PACHCA_SOURCES.has(s.type))) {
+    return {
+      client: () => {
+        throw new DigestError('E_INTERNAL', 'a preview asked for a Pachca client its sources do not use');
+      },
+      close: async () => {},
+    };
+  }
+  return previewClient(config, events);
+}
+
+const WRITE_METHODS = new Set(['createMessage', 'sendMessage', 'updateMessage', 'deleteMessage', 'createThread']);
+
+/**
+ * For `render` and `run-job --dry-run`: a client that can read (the `pachca` source needs it) but
+ * refuses to post, so a preview shows real data and can never send anything.
+ */
+export async function previewClient(config: LoadedConfig, events: DigestEmitter): Promise<{ client: () => PachcaClient; close: () => Promise<void> }> {
+  const { PachcaClient } = await import('../pachca/index.js');
+  let real: PachcaClient | undefined;
+  let guarded: PachcaClient | undefined;
+  const client = (): PachcaClient => {
+    if (guarded) return guarded;
+    if (!config.pachca.token && !config.pachca.baseUrlExplicit) {
+      throw new DigestError('E_SOURCE', 'reading from Pachca needs a token, and PACHCA_TOKEN is not set', {
+        hint: 'Set PACHCA_TOKEN to preview with real data, point PACHCA_API_URL at a running sandbox, or pass --metrics FILE.',
+      });
+    }
+    real = new PachcaClient({
+      token: config.pachca.token || 'sandbox',
+      baseUrl: config.pachca.baseUrl,
+      rateLimits: config.pachca.rateLimits,
+      retry: config.pachca.retry,
+      timeouts: config.pachca.timeouts,
+      maxMessageBytes: config.pachca.maxMessageBytes,
+      events,
+    });
+    const target = real;
+    guarded = new Proxy(target, {
+      get(t, prop) {
+        if (typeof prop === 'string' && WRITE_METHODS.has(prop)) {
+          return () => {
+            throw new DigestError('E_INTERNAL', `a preview tried to call ${prop}: previews never post`);
+          };
+        }
+        const value = Reflect.get(t, prop, t);
+        return typeof value === 'function' ? value.bind(t) : value;
+      },
+    });
+    return guarded;
+  };
+  return { client, close: async () => void (await real?.close()) };
 }
 
 export async function openStore(url: string, config: LoadedConfig): Promise<StateStore> {

@@ -312,8 +312,8 @@ export function jobSchema(source: z.ZodType) {
         .string()
         .regex(DOTTED_PATH_PATTERN, { error: 'expected a dotted path like metrics.count' })
         .optional()
-        .describe('Dotted path: when the value is empty (null, 0, "", [], {}), nothing is sent'),
-      on_empty: z.enum(ON_EMPTY).default(j.onEmpty as 'skip').describe('A message that renders empty: `skip` it or `send` anyway'),
+        .describe('Dotted path: when the value is empty (null, 0, "", [], {}) the run is skipped (see `on_empty`); a path that is not in the data fails the run'),
+      on_empty: z.enum(ON_EMPTY).default(j.onEmpty as 'skip').describe('When `skip_if` finds its value empty or a source reports an empty period (e.g. no messages): `skip` the run (recorded as skipped with the reason) or `send` anyway. A template that renders empty text is always skipped'),
       period: period().optional().describe(`Time range the sources collect (default: defaults.period, ${j.period}): slot, previous_day, previous_week, previous_month, last_24h, since_last_success`),
       catch_up: catchUp().optional().describe(`Missed slots after downtime (default: defaults.catch_up, ${j.catchUp})`),
       starting_deadline: duration().optional().describe(`A slot older than this is not caught up (default: defaults.starting_deadline, ${j.startingDeadline})`),

@@ -15,7 +15,7 @@ import type { DeliveryRecord, RunRecord, StateStore } from '../state/types.js';
 import type { Period } from '../sources/define.js';
 import { collectSources } from '../sources/collect.js';
 import { computePeriod, latestSlot, parseCron, toZonedIso } from '../scheduler/index.js';
-import { getPath, isEmptyValue } from '../util/path.js';
+import { isEmptyValue, splitPath } from '../util/path.js';
 import { baseContext, planMessages, type PlannedMessage, type RenderContext } from './plan.js';
 
 export type RunStatus = 'succeeded' | 'failed' | 'skipped' | 'already-done' | 'in-progress';
@@ -162,11 +162,14 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
       }, { events: deps.events });
       metrics = collected.metrics;
       outcome.notes.push(...collected.notes);
+      if (collected.empty.length > 0 && job.onEmpty === 'skip') {
+        return await finishSkipped(`no data: ${collected.empty.join('; ')}`);
+      }
     }
     throwIfAborted(controller.signal);
 
     const context: RenderContext = baseContext(job, { metrics, period, slot, now, previous });
-    if (job.skipIf && job.onEmpty === 'skip' && isEmptyValue(getPath(context, job.skipIf))) {
+    if (job.skipIf && job.onEmpty === 'skip' && isEmptyValue(skipIfValue(job, context))) {
       return await finishSkipped(`skip_if: ${job.skipIf} is empty`);
     }
     const plan = planMessages(job, context);
@@ -181,7 +184,9 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
     }
 
     await deliver(deps, job, plan.messages, run, store, outcome, controller.signal, previousRun, req.force ?? false);
-    if (store && run) await store.finish(run.id, { status: 'succeeded', now: clock(), metrics });
+    // Notes (an optional source left out, rows cut at max_rows) stay visible in `history`.
+    const notes = outcome.notes.length > 0 ? { reason: outcome.notes.join('; ') } : {};
+    if (store && run) await store.finish(run.id, { status: 'succeeded', now: clock(), metrics, ...notes });
     outcome.status = 'succeeded';
     return finalize();
   } catch (err) {
@@ -208,7 +213,8 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
   async function finishSkipped(reason: string): Promise<RunOutcome> {
     outcome.status = 'skipped';
     outcome.reason = reason;
-    if (store && run) await store.finish(run.id, { status: 'skipped', now: clock(), reason });
+    const recorded = outcome.notes.length > 0 ? `${reason} (${outcome.notes.join('; ')})` : reason;
+    if (store && run) await store.finish(run.id, { status: 'skipped', now: clock(), reason: recorded });
     return finalize();
   }
 
@@ -223,12 +229,40 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
       attempts: outcome.attempts,
       messageIds: outcome.delivered.map((d) => d.messageId),
       ...(outcome.reason ? { reason: outcome.reason } : {}),
+      ...(outcome.notes.length > 0 ? { notes: outcome.notes } : {}),
       ...(outcome.error
         ? { error: { code: outcome.error.code, message: outcome.error.message, ...(outcome.error.hint ? { hint: outcome.error.hint } : {}) } }
         : {}),
     });
     return outcome;
   }
+}
+
+/**
+ * The value `skip_if` looks at. A path through a null parent (an optional source that failed)
+ * is "no data"; a key that does not exist is a mistake in the config, and must not silently
+ * skip every digest from now on.
+ */
+function skipIfValue(job: JobConfig, context: RenderContext): unknown {
+  const path = job.skipIf!;
+  let cur: unknown = context;
+  const parts = splitPath(path);
+  for (let i = 0; i < parts.length; i++) {
+    if (cur === null) return null;
+    const key = parts[i]!;
+    if (typeof cur !== 'object' || !(key in (cur as object))) {
+      const seen = parts.slice(0, i).join('.') || 'the context';
+      const keys = cur !== null && typeof cur === 'object' ? Object.keys(cur as object) : [];
+      throw new DigestError('E_SOURCE', `skip_if: "${path}" is not in the data (${seen} has no "${key}")`, {
+        location: { ...job.position, path: `${job.position.path}.skip_if` },
+        hint: keys.length
+          ? `${seen} has: ${keys.slice(0, 12).join(', ')}. Fix the path; \`pachca-digest render ${job.name} --json\` shows the data.`
+          : `Fix the path; \`pachca-digest render ${job.name} --json\` shows the data.`,
+      });
+    }
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
 }
 
 /** The run's reporting window, in the job's time zone. */

@@ -40,6 +40,8 @@ export interface CollectOptions {
 export interface CollectResult {
   metrics: unknown;
   notes: string[];
+  /** Sources that reported an empty period (`ctx.reportEmpty`), as "name: reason". */
+  empty: string[];
 }
 
 export async function collectSources(
@@ -48,6 +50,7 @@ export async function collectSources(
   options: CollectOptions = {},
 ): Promise<CollectResult> {
   const notes: string[] = [];
+  const empty: string[] = [];
   const group = new AbortController();
   const jobSignal = baseCtx.signal;
   let firstFailure: unknown;
@@ -56,7 +59,7 @@ export async function collectSources(
     specs.map(async (spec) => {
       const name = spec.name ?? 'default';
       try {
-        return await runOne(spec, baseCtx, group.signal, notes, options);
+        return await runOne(spec, baseCtx, group.signal, notes, empty, options);
       } catch (err) {
         if (isDigestError(err) && err.code === 'E_SOURCE' && spec.optional && !jobSignal?.aborted && !group.signal.aborted) {
           notes.push(`source "${name}" (${spec.type}) failed and was left out: ${causeText(err.cause ?? err)}`);
@@ -74,12 +77,12 @@ export async function collectSources(
   );
   if (firstFailure !== undefined) throw firstFailure;
 
-  if (specs.length === 1 && specs[0]!.name === undefined) return { metrics: outcomes[0], notes };
+  if (specs.length === 1 && specs[0]!.name === undefined) return { metrics: outcomes[0], notes, empty };
   const metrics: Record<string, unknown> = {};
   specs.forEach((spec, i) => {
     metrics[spec.name ?? 'default'] = outcomes[i];
   });
-  return { metrics, notes };
+  return { metrics, notes, empty };
 }
 
 async function runOne(
@@ -87,6 +90,7 @@ async function runOne(
   base: BaseSourceContext,
   groupSignal: AbortSignal,
   notes: string[],
+  empty: string[],
   options: CollectOptions,
 ): Promise<unknown> {
   const name = spec.name ?? 'default';
@@ -123,6 +127,7 @@ async function runOne(
       logger,
       timeoutMs,
       note: (text: string) => notes.push(`${name}: ${text}`),
+      reportEmpty: (reason: string) => empty.push(`${name}: ${reason}`),
     }) as unknown as SourceContext;
     try {
       const value = await raceSignal(Promise.resolve().then(() => spec.definition.collect(ctx)), signal);

@@ -42,6 +42,11 @@ export interface SourceContext<O = unknown> {
   timeoutMs?: number;
   /** Adds a note to the run (shown with the digest's notes), e.g. "rows truncated to 1000". */
   note?: (text: string) => void;
+  /**
+   * Says the period has no data (no messages, no orders…). With the job's `on_empty: skip`
+   * (the default) the run is recorded as skipped with this reason instead of posting.
+   */
+  reportEmpty?: (reason: string) => void;
 }
 
 export interface SourceDefinition<S extends z.ZodType = z.ZodType> {

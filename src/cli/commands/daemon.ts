@@ -54,7 +54,9 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
   const run = runner(() => config, delivery.client, store, events, logger, owner);
   late.runNow = runNowFor(() => config, run);
   const { Daemon } = await import('../../scheduler/daemon.js');
-  const daemon = new Daemon({ jobs: config.jobs, store, run, events, logger });
+  // Runs a killed process left `running` are found by the periodic sweep: with a short lease, check (and wake) that often, not once a minute.
+  const sweepMs = Math.min(60_000, Math.max(1_000, config.state.leaseMs));
+  const daemon = new Daemon({ jobs: config.jobs, store, run, events, logger, sweepIntervalMs: sweepMs, maxSleepMs: sweepMs });
 
   let health: { close(): Promise<void> } | undefined;
   if (flags.httpPort !== undefined) {
@@ -86,7 +88,9 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
     logger.info({ port }, 'metrics and health on /metrics, /healthz, /readyz');
   }
 
-  if (delivery.kind !== 'pachca') logger.info({ where: delivery.description }, 'PACHCA_TOKEN is not set: delivering to the sandbox');
+  if (delivery.kind !== 'pachca') {
+    logger.info({ where: delivery.description }, flags.sandbox ? 'delivering to the built-in sandbox (--sandbox)' : 'PACHCA_TOKEN is not set: delivering to the sandbox');
+  }
   if (delivery.sandbox) io.err(`Sandbox: ${delivery.sandbox.origin} — messages at ${delivery.sandbox.origin}/__sandbox/messages`);
 
   const reload = async () => {

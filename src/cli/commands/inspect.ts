@@ -5,7 +5,7 @@ import { DigestError, EXIT } from '../../errors.js';
 import { describeCron, nextSlots, parseCron, formatInZone } from '../../scheduler/index.js';
 import { runJob } from '../../pipeline/run.js';
 import { formatPlannedMessage, table } from '../format.js';
-import { findJob, loadConfigFor, newEmitter, openStore, ownerId, type GlobalOptions, type Io } from '../context.js';
+import { findJob, loadConfigFor, newEmitter, openStore, ownerId, previewClientFor, type GlobalOptions, type Io } from '../context.js';
 import { resolveSlot } from './run-job.js';
 import { silentLogger } from '../../observability/logger.js';
 import { scrubSecrets } from '../../observability/secrets.js';
@@ -42,10 +42,12 @@ export async function renderCommand(name: string, flags: { metrics?: string; slo
   let metrics: unknown;
   if (flags.metrics) metrics = await readMetricsFile(flags.metrics);
   const slot = resolveSlot(job, flags.slot, new Date());
+  const events = newEmitter();
+  const preview = await previewClientFor(config, job, events);
   const outcome = await runJob(
-    { config, events: newEmitter(), logger: silentLogger, store: null, client: () => { throw new Error('render must not post'); }, owner: ownerId() },
+    { config, events, logger: silentLogger, store: null, client: preview.client, owner: ownerId() },
     { job, slot, dryRun: true, ...(metrics !== undefined ? { metrics } : {}) },
-  );
+  ).finally(preview.close);
   if (outcome.status === 'failed') {
     io.err(scrubSecrets(outcome.error ? outcome.error.format() : 'render failed'));
     return outcome.error?.code === 'E_CONFIG' ? EXIT.USAGE : EXIT.JOB_FAILED;
@@ -57,6 +59,7 @@ export async function renderCommand(name: string, flags: { metrics?: string; slo
   } else {
     outcome.messages.forEach((m, i) => io.out(formatPlannedMessage(m, i, outcome.messages.length) + '\n'));
   }
+  for (const n of outcome.notes) io.err(`note: ${n}`);
   const { lintMessage } = await import('../../render/index.js');
   for (const m of outcome.messages) {
     for (const w of lintMessage(m.input.content)) io.err(`warning: ${m.target.label}, line ${w.line}: ${w.message} — ${w.hint}`);

@@ -11,6 +11,7 @@ import {
   newEmitter,
   openStore,
   ownerId,
+  previewClientFor,
   resolveDelivery,
   type GlobalOptions,
   type Io,
@@ -48,10 +49,11 @@ export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalO
   const slot = resolveSlot(job, flags.slot, new Date());
 
   if (flags.dryRun) {
+    const preview = await previewClientFor(config, job, events);
     const outcome = await runJob(
-      { config, events, logger, store: null, client: () => { throw new Error('dry run must not post'); }, owner: ownerId() },
+      { config, events, logger, store: null, client: preview.client, owner: ownerId() },
       { job, slot, dryRun: true },
-    );
+    ).finally(preview.close);
     printOutcome(outcome, io, config, true, null);
     return exitFor(outcome);
   }
@@ -91,6 +93,8 @@ export function exitFor(outcome: RunOutcome): number {
 
 export function printOutcome(outcome: RunOutcome, io: Io, _config: LoadedConfig, dryRun: boolean, sandboxNote: string | null): void {
   const slot = outcome.slot.toISOString();
+  // Notes matter on every outcome: a digest that went out without an optional source, or with rows cut.
+  if (outcome.status !== 'failed') for (const n of outcome.notes) io.err(`note: ${n}`);
   if (dryRun && outcome.messages.length > 0) {
     outcome.messages.forEach((m, i) => io.out(formatPlannedMessage(m, i, outcome.messages.length) + '\n'));
     io.err(`dry run of ${outcome.job} for slot ${slot}: ${outcome.messages.length} message(s), nothing posted`);

@@ -154,6 +154,8 @@ export default defineSource({
     const listed = o.chats ? stats : active;
     listed.sort((a, b) => b.messages + b.thread_messages - (a.messages + a.thread_messages) || a.id - b.id);
     allThreads.sort((a, b) => b.messages - a.messages || b.id - a.id);
+    // A quiet period is not worth a digest (unless the job says on_empty: send).
+    if (active.length === 0) ctx.reportEmpty?.('no messages in the period');
     return {
       totals: {
         chats: active.length,
