@@ -133,9 +133,11 @@ function checkedLookup(container: { lookupProperty(o: unknown, k: string): unkno
   for (let i = 0; i <= last; i++) {
     const part = meta.parts[i]!;
     if (cur === null || cur === undefined) {
-      // An explicit null parent inside a helper argument reads as "no data", e.g.
-      // {{#if previous.metrics.x}} when previous is null.
-      if (i > 0 && cur === null && !meta.output) return undefined;
+      // A null parent inside a helper argument reads as "no data" and stays null all the way down,
+      // so `{{delta metrics.revenue previous.revenue}}` prints "—" on a job's first run (previous
+      // is null) instead of failing on undefined. Only an explicit null counts: a missing parent
+      // is a typo and still fails below.
+      if (i > 0 && cur === null && !meta.output && !meta.helper) return null;
       throw missing(meta, i, cur);
     }
     if (!(part in Object(cur))) {

@@ -25,6 +25,8 @@ class Call {
   constructor(
     readonly name: string,
     readonly options: Options,
+    /** The context the helper was called in (`this`), to spot a field the helper shadows. */
+    readonly context: unknown,
   ) {
     const data = (options.data ?? {}) as Partial<RenderData>;
     this.locale = data.locale ?? RENDER_DEFAULTS.locale;
@@ -90,14 +92,24 @@ class Call {
     if (Array.isArray(value)) return value;
     return this.fail(
       `${this.what(i)} must be an array, got ${preview(value)}`,
-      `a field named "${this.name}" inside {{#each}} is shadowed by the helper: write {{this.${this.name}}}`,
+      value === null ? 'null means no data: guard it with {{#if …}}' : `pass a list, e.g. {{${this.name} metrics.rows …}}`,
     );
   }
 
   arity(params: unknown[], min: number, max: number, usage: string): void {
     if (params.length < min || params.length > max) {
-      this.fail(`expected ${min === max ? min : `${min}–${max}`} argument(s), got ${params.length}`, `usage: ${usage}`);
+      this.fail(`expected ${min === max ? min : `${min}–${max}`} argument(s), got ${params.length}`, this.shadowHint(params) ?? `usage: ${usage}`);
     }
+  }
+
+  /**
+   * `{{count}}` inside `{{#each rows}}` calls the helper, not the row's `count` field. Said only
+   * when it is what happened: no arguments and the current context really has such a field.
+   */
+  private shadowHint(params: unknown[]): string | undefined {
+    const ctx = this.context;
+    if (params.length > 0 || ctx === null || typeof ctx !== 'object' || !Object.prototype.hasOwnProperty.call(ctx, this.name)) return undefined;
+    return `the field "${this.name}" is shadowed by the helper of that name: write {{this.${this.name}}}`;
   }
 }
 
@@ -133,11 +145,15 @@ function textsFor(locale: string): Texts {
 // ---------------------------------------------------------------- Intl caches
 
 const numberFormats = new Map<string, Intl.NumberFormat>();
+/**
+ * Every number the helpers print goes through here. `signDisplay: 'negative'` drops the sign of a
+ * value that rounds to zero (-0.004 → "0", not "-0") and of -0 itself, in every style.
+ */
 function nf(locale: string, opts: Intl.NumberFormatOptions): Intl.NumberFormat {
   const key = locale + JSON.stringify(opts);
   let f = numberFormats.get(key);
   if (!f) {
-    f = new Intl.NumberFormat(locale, opts);
+    f = new Intl.NumberFormat(locale, { signDisplay: 'negative', ...opts });
     numberFormats.set(key, f);
   }
   return f;
@@ -148,8 +164,7 @@ export function formatNumber(locale: string, n: number, decimals?: number): stri
     decimals === undefined
       ? { maximumFractionDigits: RENDER_DEFAULTS.numberMaxFractionDigits }
       : { minimumFractionDigits: decimals, maximumFractionDigits: decimals };
-  // `-0` would print as "-0".
-  return nf(locale, opts).format(n === 0 ? 0 : n);
+  return nf(locale, opts).format(n);
 }
 
 const MINUS = '\u2212';
@@ -161,7 +176,7 @@ type HelperImpl = (call: Call, params: unknown[]) => unknown;
 function define(impl: HelperImpl, name: string) {
   return function (this: unknown, ...args: unknown[]) {
     const options = args.pop() as Options;
-    return impl(new Call(name, options), args);
+    return impl(new Call(name, options, this), args);
   };
 }
 
@@ -200,7 +215,8 @@ const numberHelpers: Record<string, HelperImpl> = {
     if (!/^[A-Z]{3}$/.test(code)) call.fail(`currency code must be three letters (ISO 4217), got ${preview(p[1])}`);
     if (n === null) return RENDER_DEFAULTS.nullText;
     const d = optionalDecimals(call, p, 2);
-    const opts: Intl.NumberFormatOptions = { style: 'currency', currency: code };
+    // narrowSymbol: "₽5.00" in en-US too, not "RUB 5.00"; ru-RU prints "₽" either way.
+    const opts: Intl.NumberFormatOptions = { style: 'currency', currency: code, currencyDisplay: 'narrowSymbol' };
     if (d !== undefined) Object.assign(opts, { minimumFractionDigits: d, maximumFractionDigits: d });
     return nf(call.locale, opts).format(n);
   },
@@ -229,7 +245,9 @@ const numberHelpers: Record<string, HelperImpl> = {
     if (prev === 0) return arrow;
     const pct = roundTo((diff / Math.abs(prev)) * 100, d);
     const pctText = nf(call.locale, { maximumFractionDigits: d }).format(Math.abs(pct));
-    return `${arrow} (${pct >= 0 ? '+' : MINUS}${pctText}%)`;
+    // A change too small for the precision is "0%", never "+0%" next to a ▼ (or "−0%").
+    const sign = pct === 0 ? '' : pct > 0 ? '+' : MINUS;
+    return `${arrow} (${sign}${pctText}%)`;
   },
   status(call, p) {
     call.arity(p, 3, 4, '{{status value warn crit [inverse]}}');
@@ -352,6 +370,20 @@ function dayRange(start: DateTime, last: DateTime, ru: boolean): string {
 
 // ---------------------------------------------------------------- text
 
+/**
+ * The word forms `plural` needs for a locale, in the order they are written: one / few / many where
+ * the locale has a few-category (ru, uk, pl…), one / other where it has a singular (en, de…), a
+ * single form otherwise (ja, zh).
+ */
+export function pluralFormNames(locale: string): string[] {
+  const categories = new Set(new Intl.PluralRules(locale).resolvedOptions().pluralCategories);
+  if (categories.has('few')) return ['one', 'few', 'many'];
+  if (categories.has('one')) return ['one', 'other'];
+  return ['other'];
+}
+
+const PLURAL_EXAMPLES: Record<number, string> = { 3: '"задача" "задачи" "задач"', 2: '"task" "tasks"', 1: '"件"' };
+
 function pluralForm(locale: string, n: number, forms: string[]): string {
   const category = new Intl.PluralRules(locale).select(n);
   // Forms are given as one / few / many (ru) or one / other (en); `other` in Russian means
@@ -365,6 +397,14 @@ const textHelpers: Record<string, HelperImpl> = {
     call.arity(p, 2, 5, '{{plural n "задача" "задачи" "задач"}}  (with_number=false to omit the number)');
     const n = call.number(p[0], 0);
     const forms = p.slice(1).map((f, i) => call.string(f, i + 1));
+    const names = pluralFormNames(call.locale);
+    if (forms.length < names.length) {
+      // One form would print "3 задача": every number needs its own word form.
+      call.fail(
+        `${call.locale} needs ${names.length} word forms (${names.join(', ')}), got ${forms.length}: ${forms.map((f) => JSON.stringify(f)).join(' ')}`,
+        `write {{plural n ${PLURAL_EXAMPLES[names.length] ?? names.map((f) => `"${f}"`).join(' ')}}}`,
+      );
+    }
     const word = pluralForm(call.locale, n, forms);
     const withNumber = call.hash.with_number;
     if (withNumber === false || withNumber === 'false') return word;

@@ -70,7 +70,7 @@ describe('compileFile', () => {
   it('#if on an explicit null, null parents in params and (lookup) for optional fields work', () => {
     const t = engine.compileFile('strict.hbs');
     expect(t.render({ metrics: { maybe: null, revenue: { total: 5 } }, previous: null }, ru)).toBe('Отчёт\n\nнет\n\n—\nИтого: 5');
-    expect(t.render({ metrics: { maybe: 1, optional: 'x', revenue: { total: 5 } }, previous: { metrics: { x: 1 } } }, ru)).toBe(
+    expect(t.render({ metrics: { maybe: 1, optional: 'x', revenue: { total: 5 } }, previous: { x: 1 } }, ru)).toBe(
       'Отчёт\n\nесть\nprev\nx\nИтого: 5',
     );
   });
@@ -165,6 +165,16 @@ describe('layouts and partials in a temp dir', () => {
     }
   });
 
+  it('a helper error names the template file and line (plural with too few forms)', () => {
+    write('plural.hbs', '**Задачи**\n\nОткрыто: {{plural metrics.open "задача"}}\n');
+    const e = catchError(() => createTemplateEngine({ templatesDir: tmp }).compileFile('plural.hbs').render({ metrics: { open: 3 } }, ru));
+    expect(e.code).toBe('E_TEMPLATE');
+    expect(e.message).toBe('plural: ru-RU needs 3 word forms (one, few, many), got 1: "задача"');
+    // Outside the working directory the file is named by its absolute path.
+    expect(e.location).toEqual({ file: path.join(tmp, 'plural.hbs'), line: 3, column: 10 });
+    expect(e.format()).toContain('hint: write {{plural n "задача" "задачи" "задач"}}');
+  });
+
   it('empty output renders as empty string', () => {
     write('empty.hbs', '{{#if items}}x{{/if}}\n   \n');
     const e = createTemplateEngine({ templatesDir: tmp });
@@ -196,6 +206,49 @@ describe('compileInline', () => {
     const t = engine.compileInline('x', origin);
     expect(catchError(() => t.render({}, { locale: 'ru-RU', timezone: 'Mars/Base' })).message).toBe('unknown timezone "Mars/Base"');
     expect(catchError(() => t.render({}, { locale: '!!', timezone: 'UTC' })).message).toBe('invalid locale "!!"');
+  });
+});
+
+describe('previous: the first run has no previous metrics', () => {
+  const origin = { file: 'daily.hbs', line: 1, column: 1, path: 'p' };
+  const tpl = (src: string) => engine.compileInline(src, origin);
+  const readme = tpl('Выручка: {{delta metrics.revenue previous.revenue}}');
+  const guard = tpl('{{#if previous}}было {{number previous.revenue}}{{else}}первый запуск{{/if}}');
+  const first = { metrics: { revenue: 112.5 }, previous: null };
+  const second = { metrics: { revenue: 112.5 }, previous: { revenue: 100 } };
+
+  it('{{delta metrics.revenue previous.revenue}} prints — when previous is null, the change otherwise', () => {
+    expect(readme.render(first, ru)).toBe('Выручка: —');
+    expect(readme.render(second, ru)).toBe('Выручка: ▲ +12,5%');
+    expect(readme.render(second, { locale: 'en-US', timezone: 'UTC' })).toBe('Выручка: ▲ +12.5%');
+  });
+
+  it('{{#if previous}} tells the first run from the others', () => {
+    expect(guard.render(first, ru)).toBe('первый запуск');
+    expect(guard.render(second, ru)).toBe('было 100');
+  });
+
+  it('every helper argument under a null parent is null (no data), however deep', () => {
+    const t = tpl('{{change metrics.revenue previous.revenue}}|{{number previous.revenue}}|{{currency previous.sales.total}}|{{default previous.revenue "нет"}}|{{#if previous.revenue}}x{{else}}y{{/if}}|{{status previous.errors 1 2}}');
+    expect(t.render(first, ru)).toBe('—|—|—|нет|y|⚪');
+    expect(t.render({ ...first, previous: { revenue: 100, sales: null, errors: 0 } }, ru)).toBe('▲ +12,5 (+12,5%)|100|—|100|x|🟢');
+  });
+
+  it('a typo still fails loudly: a missing key on an existing object, a missing parent', () => {
+    const key = catchError(() => tpl('{{delta metrics.revenue previous.revenu}}').render(second, ru));
+    expect(key.code).toBe('E_TEMPLATE');
+    expect(key.message).toBe('delta: "previous.revenu" is undefined (template column 1)');
+    const parent = catchError(() => tpl('{{delta metrics.revenue previus.revenue}}').render(second, ru));
+    expect(parent.message).toBe('"previus.revenue" is not defined (template column 25)');
+    expect(parent.hint).toContain('did you mean "previous"?');
+    // Only an explicit null is "no data": a missing intermediate key is still a typo.
+    const mid = catchError(() => tpl('{{number previous.sales.total}}').render(second, ru));
+    expect(mid.message).toBe('"previous.sales.total" is not defined (template column 10)');
+  });
+
+  it('printing a field of a null previous directly is still an error (use a helper or #if)', () => {
+    const e = catchError(() => tpl('{{previous.revenue}}').render(first, ru));
+    expect(e.message).toBe('"previous.revenue" is not defined ("previous" is null) (template column 3)');
   });
 });
 

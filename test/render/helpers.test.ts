@@ -31,6 +31,25 @@ describe('numbers', () => {
     expect(r('{{number x}}', { x: null })).toBe('—');
     expect(r('{{number x}}', { x: -0 })).toBe('0');
   });
+  it('a negative value that rounds to zero prints without a sign', () => {
+    expect(r('{{number -0.004}}')).toBe('0');
+    expect(en('{{number -0.004}}')).toBe('0');
+    expect(r('{{number -0.004 2}}')).toBe('0,00');
+    expect(r('{{number -0.006 2}}')).toBe('-0,01');
+    expect(r('{{number x}}', { x: '-0.001' })).toBe('0');
+    expect(r('{{compact -0.004}}')).toBe('0');
+    expect(r('{{percent -0.00001}}')).toBe(`0${NB}%`);
+    expect(en('{{percent -0.00001}}')).toBe('0%');
+    expect(r('{{currency -0.001}}')).toBe(`0,00${NB}₽`);
+    expect(en('{{currency -0.001}}')).toBe('₽0.00');
+    expect(en('{{currency -5}}')).toBe('-₽5.00');
+    expect(r('{{delta -0.0001 100}}')).toBe('▼ −100%');
+    expect(r('{{delta 99.99 100}}')).toBe('— 0%');
+    expect(r('{{change -0.001 0}}')).toBe('— 0');
+    expect(r('{{change 99999 100000}}')).toBe('▼ −1 (0%)');
+    expect(r('{{change 100001 100000}}')).toBe('▲ +1 (0%)');
+    expect(r('{{table rows}}', { rows: [{ v: -0.001 }] })).toBe('```text\nv\n─\n0\n```');
+  });
   it('number rejects non-numbers with file, line and helper', () => {
     const e = err('{{number x}}', { x: 'abc' });
     expect(e.code).toBe('E_TEMPLATE');
@@ -53,6 +72,12 @@ describe('numbers', () => {
     expect(r('{{currency 1234.5}}')).toBe(`1${NB}234,50${NB}₽`);
     expect(r('{{currency 1234.5 "RUB" 0}}')).toBe(`1${NB}235${NB}₽`);
     expect(en('{{currency 1234.5 "usd"}}')).toBe('$1,234.50');
+    // The ruble sign in every locale, not "RUB 5.00".
+    expect(en('{{currency 5}}')).toBe('₽5.00');
+    expect(en('{{currency 5 "RUB" 0}}')).toBe('₽5');
+    expect(r('{{currency 5}}')).toBe(`5,00${NB}₽`);
+    expect(r('{{currency 99.9 "USD" 0}}')).toBe(`100${NB}$`);
+    expect(r('{{currency 10 "EUR"}}')).toBe(`10,00${NB}€`);
     expect(err('{{currency 1 "RUBLES"}}').message).toMatch(/three letters/);
   });
   it('delta', () => {
@@ -140,6 +165,26 @@ describe('text', () => {
     expect(r('{{plural 5 "задача" "задачи" "задач" with_number=false}}')).toBe('задач');
     expect(en('{{plural 1 "task" "tasks"}}')).toBe('1 task');
     expect(en('{{plural 2 "task" "tasks"}}')).toBe('2 tasks');
+    expect(r('{{plural 1.5 "задача" "задачи" "задач" "задачи"}}')).toBe('1,5 задачи');
+  });
+  it('plural needs every word form of the locale', () => {
+    const one = err('{{plural 3 "a"}}');
+    expect(one.code).toBe('E_TEMPLATE');
+    expect(one.message).toBe('plural: ru-RU needs 3 word forms (one, few, many), got 1: "a" (template column 1)');
+    expect(one.hint).toBe('write {{plural n "задача" "задачи" "задач"}}');
+    expect(one.location).toEqual({ file: 'test.hbs', line: 1, column: 1, path: 'inline' });
+    expect(err('{{plural 3 "задача" "задачи"}}').message).toMatch(/^plural: ru-RU needs 3 word forms \(one, few, many\), got 2: "задача" "задачи"/);
+    let e: unknown;
+    try {
+      en('{{plural 2 "task"}}');
+    } catch (x) {
+      e = x;
+    }
+    expect(e).toBeInstanceOf(DigestError);
+    expect((e as DigestError).message).toMatch(/^plural: en-US needs 2 word forms \(one, other\), got 1: "task"/);
+    expect((e as DigestError).hint).toBe('write {{plural n "task" "tasks"}}');
+    // A locale without a singular (Japanese) has one form.
+    expect(r('{{plural 3 "件"}}', {}, 'ja-JP')).toBe('3 件');
   });
   it('truncate', () => {
     expect(r('{{truncate s 20}}', { s: 'Короткий' })).toBe('Короткий');
@@ -154,6 +199,15 @@ describe('text', () => {
     expect(r('{{join a}}', { a: ['a', 'b'] })).toBe('a, b');
     expect(r('{{join a " / "}}', { a: [1, 2] })).toBe('1 / 2');
     expect(err('{{join a}}', { a: 'x' }).message).toMatch(/^join: "a" must be an array/);
+  });
+  it('a non-array argument is not blamed on shadowing', () => {
+    const e = err('{{join metrics.x ", "}}', { metrics: { x: 'abc' } });
+    expect(e.message).toBe('join: "metrics.x" must be an array, got "abc" (template column 1)');
+    expect(e.hint).not.toMatch(/shadow/);
+    expect(e.hint).toBe('pass a list, e.g. {{join metrics.rows …}}');
+    const inEach = err('{{#each rows}}{{sum v}}{{/each}}', { rows: [{ v: 5 }] });
+    expect(inEach.hint).not.toMatch(/shadow/);
+    expect(err('{{sparkline s}}', { s: null }).hint).toBe('null means no data: guard it with {{#if …}}');
   });
 });
 
@@ -199,7 +253,12 @@ describe('arrays', () => {
   it('a helper shadowing a field explains the fix', () => {
     const e = err('{{#each rows}}{{count}}{{/each}}', { rows: [{ count: 1 }] });
     expect(e.message).toMatch(/^count: expected 1 argument\(s\), got 0/);
+    expect(e.hint).toBe('the field "count" is shadowed by the helper of that name: write {{this.count}}');
     expect(r('{{#each rows}}{{this.count}}{{/each}}', { rows: [{ count: 1 }] })).toBe('1');
+    // No such field: the plain usage, no talk of shadowing.
+    const plain = err('{{#each rows}}{{count}}{{/each}}', { rows: [{ n: 1 }] });
+    expect(plain.hint).toBe('usage: {{count array}}');
+    expect(err('{{top rows}}', { rows: [] }).hint).toBe('usage: {{#each (top array n ["key"])}}');
   });
 });
 
