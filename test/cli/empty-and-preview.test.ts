@@ -133,3 +133,19 @@ describe('notes', () => {
     expect(h.out).toMatch(/succeeded.*source "extra" \(file\) failed and was left out/);
   });
 });
+
+describe('previous: the README example across two slots', () => {
+  it('{{delta metrics.revenue previous.revenue}} shows — on the first run and the change on the next', async () => {
+    project = makeProject({
+      'jobs.config.yaml':
+        'version: 1\nstate:\n  url: sqlite:state.db\njobs:\n  - name: rev\n    schedule: "0 9 * * *"\n' +
+        '    source: { type: file, path: data.json }\n    template: t.hbs\n    target: { chat_id: 101 }\n',
+      'templates/t.hbs': 'Выручка: {{number metrics.revenue}} {{delta metrics.revenue previous.revenue}}\n',
+      'data.json': '{ "revenue": 1000 }',
+    });
+    expect((await cli(['run-job', 'rev', '--slot', '2026-11-23T09:00:00+03:00'])).code).toBe(0);
+    project.write('data.json', '{ "revenue": 1200 }');
+    expect((await cli(['run-job', 'rev', '--slot', '2026-11-24T09:00:00+03:00'])).code).toBe(0);
+    expect(sandbox.store.messages().map((m) => m.content)).toEqual(['Выручка: 1\u00a0000 —', 'Выручка: 1\u00a0200 ▲ +20%']);
+  });
+});
