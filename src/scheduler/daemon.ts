@@ -293,7 +293,8 @@ export class Daemon {
       }
       this.#opts.events.emit('scheduler:next', { job: s.job.name, at: s.next });
     }
-    let wake = this.#opts.maxSleepMs;
+    // Wake for the next slot, the next sweep for abandoned runs, or at least every maxSleepMs.
+    let wake = Math.min(this.#opts.maxSleepMs, Math.max(0, this.#lastSweep + this.#opts.sweepIntervalMs - now.getTime()));
     for (const s of this.#states.values()) {
       if (s.next) wake = Math.min(wake, Math.max(0, s.next.getTime() - now.getTime()));
     }

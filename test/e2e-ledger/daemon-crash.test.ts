@@ -1,0 +1,191 @@
+/**
+ * kill -9 of the `run` daemon in the middle of a three-target slot, then a fresh daemon: the
+ * crashed slot is finished by the daemon itself (no `run-job` by hand) once the dead process's
+ * lease (3 s) is over — every chat of that slot gets exactly one message, and the ledger says
+ * `succeeded` after 2 attempts.
+ *
+ * The schedule fires once a minute at a second computed from "now", so the first slot comes a
+ * few seconds after the daemon starts and no second slot of the job interferes.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import type { StateStore } from '../../src/state/types.js';
+import type { Project } from '../helpers/project.js';
+import type { Spawned } from '../helpers/project.js';
+import {
+  Children,
+  PG,
+  TOKEN,
+  cliEnv,
+  countBySlot,
+  dropPgSchema,
+  logged,
+  openLedger,
+  pgSchema,
+  pgUrl,
+  project,
+  runCli,
+  terminate,
+  waitFor,
+  waitStarted,
+} from './helpers.js';
+
+const CHATS = [101, 102, 103];
+const LEASE_MS = 3_000;
+/** "A few seconds" on top of the lease: a sweep or start-up pass, the claim and three POSTs. */
+const RECOVERY_SLACK_MS = 5_000;
+
+/** Fires once a minute, `leadSeconds` from now (seconds-first cron). */
+function scheduleSoon(leadSeconds: number): { cron: string; slot: Date } {
+  const slot = new Date(Math.ceil((Date.now() + leadSeconds * 1000) / 1000) * 1000);
+  return { cron: `${slot.getUTCSeconds()} * * * * *`, slot };
+}
+
+function config(cron: string): string {
+  return `
+version: 1
+state:
+  url: sqlite:state/ledger.db
+  lease: 3s
+jobs:
+  - name: fanout
+    schedule: "${cron}"
+    timezone: UTC
+    source: { type: static, data: { n: 7 } }
+    template: t.hbs
+    targets:
+${CHATS.map((c) => `      - chat_id: ${c}`).join('\n')}
+`;
+}
+
+const stores: Array<{ name: 'sqlite' | 'postgres'; enabled: boolean }> = [
+  { name: 'sqlite', enabled: true },
+  { name: 'postgres', enabled: Boolean(PG) },
+];
+if (!PG) console.warn('test/e2e-ledger/daemon-crash.test.ts: PostgreSQL variant SKIPPED — PACHCA_DIGEST_TEST_PG is not set');
+
+describe.each(stores)('the daemon finishes a slot a killed daemon left running ($name ledger)', ({ name, enabled }) => {
+  let sandbox: Sandbox;
+  let p: Project | undefined;
+  let ledger: StateStore | undefined;
+  let schema: string | undefined;
+  let stateEnv: Record<string, string> = {};
+  const children = new Children();
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ tokens: [TOKEN] });
+  });
+  afterAll(async () => {
+    await sandbox.close();
+  });
+  afterEach(async () => {
+    await children.killAll();
+    await ledger?.close();
+    ledger = undefined;
+    if (schema) await dropPgSchema(schema);
+    schema = undefined;
+    p?.cleanup();
+    p = undefined;
+    sandbox.reset();
+  });
+
+  async function setup(): Promise<Date> {
+    const { cron, slot } = scheduleSoon(4);
+    p = project(config(cron), { 't.hbs': 'Сводка slot={{slot}} n={{metrics.n}}\n' });
+    if (name === 'postgres') {
+      schema = pgSchema('dcrash');
+      stateEnv = { PACHCA_DIGEST_STATE: pgUrl(schema) };
+      ledger = await openLedger(pgUrl(schema), p);
+    } else {
+      stateEnv = {};
+      ledger = await openLedger('sqlite:state/ledger.db', p);
+    }
+    return slot;
+  }
+
+  const env = () => cliEnv(sandbox, stateEnv);
+  const daemon = (): Spawned => children.spawn(['run', '--log-format', 'json'], { cwd: p!.dir, env: env() });
+
+  /**
+   * A daemon runs the slot; the sandbox holds the POST to chat 102 (never stored) while 101 and
+   * 103 are delivered and recorded; then the daemon gets SIGKILL and the fault is cleared.
+   */
+  async function crashMidSlot(slot: Date): Promise<void> {
+    sandbox.faults.add({ kind: 'delay', ms: 30_000, method: 'POST', chatId: 102 });
+    const first = daemon();
+    await waitStarted(first);
+    const announced = logged(first, 'daemon started')[0]!.jobs as Array<{ job: string; next: string }>;
+    // Start-up took longer than the lead: the slot would be a minute away. Fail loudly, not by timeout.
+    expect(announced[0]!.next, 'the daemon started after the computed slot').toBe(slot.toISOString());
+    await waitFor(
+      async () => {
+        if (first.child.exitCode !== null) throw new Error(`daemon exited early (${first.child.exitCode}):\n${first.stderr()}`);
+        const keys = ((await ledger!.getRun('fanout', slot))?.deliveries ?? []).map((d) => d.key);
+        return keys.includes('chat:101') && keys.includes('chat:103') && sandbox.faults.list().length === 0;
+      },
+      { timeoutMs: 12_000, what: 'chats 101 and 103 delivered and recorded while the POST to 102 is held' },
+    );
+    first.child.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
+    sandbox.faults.clear();
+    expect(sandbox.store.messages(102)).toHaveLength(0);
+    const run = await ledger!.getRun('fanout', slot);
+    expect(run).toMatchObject({ status: 'running', attempts: 1 });
+  }
+
+  /** After the second daemon finished the slot: one message per chat, succeeded in 2 attempts, `history` agrees. */
+  async function expectFinished(slot: Date, second: Spawned): Promise<void> {
+    for (const chat of CHATS) {
+      const counts = countBySlot(sandbox.store.messages(chat));
+      expect(counts.get(slot.toISOString()), `chat ${chat}`).toBe(1);
+      expect(sandbox.store.messages(chat), `chat ${chat}: nothing but the crashed slot`).toHaveLength(1);
+    }
+    const run = await ledger!.getRun('fanout', slot);
+    expect(run).toMatchObject({ status: 'succeeded', attempts: 2, error: null });
+    expect(run!.deliveries.map((d) => d.key).sort()).toEqual(['chat:101', 'chat:102', 'chat:103']);
+
+    const exit = await terminate(second);
+    expect(exit, second.stderr()).toEqual({ code: 0, signal: null });
+
+    const history = await runCli(['history', 'fanout'], { cwd: p!.dir, env: env() });
+    expect(history.code, history.stderr).toBe(0);
+    const slotText = slot.toISOString().slice(0, 19).replace('T', ' ');
+    const row = history.stdout.split('\n').find((l) => l.startsWith('fanout') && l.includes(slotText));
+    expect(row, history.stdout).toMatch(/\ssucceeded\s+\S+\s+2\s/);
+  }
+
+  it.skipIf(!enabled)('restarted at once (lease still live): the periodic sweep takes the slot over within lease + a few seconds', async () => {
+    const slot = await setup();
+    await crashMidSlot(slot);
+
+    const restartedAt = Date.now();
+    const second = daemon();
+    await waitStarted(second);
+    await waitFor(async () => (await ledger!.getRun('fanout', slot))?.status === 'succeeded', {
+      timeoutMs: LEASE_MS + RECOVERY_SLACK_MS - (Date.now() - restartedAt),
+      intervalMs: 100,
+      what: 'the restarted daemon to finish the crashed slot once its lease is over',
+    });
+    expect(logged(second, 'taking over a run whose process stopped renewing its lease')).toEqual([
+      expect.objectContaining({ job: 'fanout', slot: slot.toISOString() }),
+    ]);
+    await expectFinished(slot, second);
+  });
+
+  it.skipIf(!enabled)('restarted after the lease ran out: start-up finishes the slot before anything else', async () => {
+    const slot = await setup();
+    await crashMidSlot(slot);
+    const leaseUntil = (await ledger!.getRun('fanout', slot))!.leaseUntil.getTime();
+    await new Promise((r) => setTimeout(r, Math.max(0, leaseUntil - Date.now() + 200)));
+
+    const second = daemon();
+    // Start-up recovery runs before "daemon started" is logged.
+    await waitStarted(second);
+    await waitFor(async () => (await ledger!.getRun('fanout', slot))?.status === 'succeeded', {
+      timeoutMs: RECOVERY_SLACK_MS,
+      intervalMs: 100,
+      what: 'the restarted daemon to finish the crashed slot at start',
+    });
+    await expectFinished(slot, second);
+  });
+});
