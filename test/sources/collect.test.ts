@@ -41,7 +41,7 @@ async function sourceError(p: Promise<unknown>): Promise<DigestError> {
 describe('collectSources', () => {
   it('a single unnamed source IS metrics', async () => {
     const res = await collectSources([spec(staticSource, { data: { orders: 3 } })], base());
-    expect(res).toEqual({ metrics: { orders: 3 }, notes: [] });
+    expect(res).toEqual({ metrics: { orders: 3 }, notes: [], empty: [] });
   });
 
   it('named sources run concurrently and are keyed by name', async () => {
@@ -245,5 +245,21 @@ describe('collectSources', () => {
       { job: 'daily', source: 'plan', ok: true },
     ]);
     expect(ends.every((e) => typeof e.durationMs === 'number' && e.durationMs >= 0)).toBe(true);
+  });
+});
+
+describe('collectSources: an empty period', () => {
+  it('a source can report that its period has no data; the others still run', async () => {
+    const quiet = defineSource({
+      name: 'quiet',
+      options: z.object({}).strict(),
+      collect(ctx) {
+        ctx.reportEmpty?.('no orders yesterday');
+        return { orders: 0 };
+      },
+    });
+    const res = await collectSources([{ ...spec(quiet, {}), name: 'shop' }, { ...spec(staticSource, { data: { n: 1 } }), name: 'other' }], base());
+    expect(res.empty).toEqual(['shop: no orders yesterday']);
+    expect(res.metrics).toEqual({ shop: { orders: 0 }, other: { n: 1 } });
   });
 });
