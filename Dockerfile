@@ -30,7 +30,9 @@ RUN npm run build \
 
 # ---- runtime: production dependencies and compiled code only --------------------------------
 FROM node:20-slim AS runtime
+# A small young generation: about 40 MB less peak memory for the daemon at the same speed (BENCHMARKS.md).
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=1 \
     PACHCA_DIGEST_CONFIG=/config/jobs.config.yaml \
     PACHCA_DIGEST_STATE=sqlite:/data/state.db
 WORKDIR /app

@@ -22,7 +22,7 @@ function peakRssMb(pid) {
   }
 }
 
-export async function runScaleBench({ jobs = 1000, chats = 200, leadSeconds = 25 } = {}) {
+export async function runScaleBench({ jobs = 1000, chats = 200, leadSeconds = 25, nodeOptions } = {}) {
   const { startSandbox } = await import('../dist/sandbox/index.js');
   const sandbox = await startSandbox({ autoCreateChats: true });
   const dir = mkdtempSync(join(tmpdir(), 'pachca-digest-scale-'));
@@ -44,6 +44,8 @@ export async function runScaleBench({ jobs = 1000, chats = 200, leadSeconds = 25
 
   const env = { ...process.env, PACHCA_TOKEN: 'bench-token', PACHCA_API_URL: sandbox.baseUrl };
   delete env.PACHCA_DIGEST_STATE;
+  if (nodeOptions) env.NODE_OPTIONS = nodeOptions;
+  else delete env.NODE_OPTIONS;
   const child = spawn(process.execPath, [cli, 'run', '--log-level', 'warn', '--log-format', 'json'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
@@ -84,6 +86,7 @@ export async function runScaleBench({ jobs = 1000, chats = 200, leadSeconds = 25
   rmSync(dir, { recursive: true, force: true });
   const duplicates = [...perJob.values()].filter((n) => n > 1).length;
   return {
+    nodeOptions: nodeOptions ?? '(none)',
     jobs,
     chats,
     delivered: messages.length,
