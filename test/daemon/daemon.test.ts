@@ -11,30 +11,7 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { openStateStore } from '../../src/state/index.js';
 import type { StateStore } from '../../src/state/types.js';
 import type { JobConfig } from '../../src/config/types.js';
-
-function job(partial: Partial<JobConfig> & { name: string; schedule: string }): JobConfig {
-  return {
-    timezone: 'Europe/Moscow',
-    locale: 'ru-RU',
-    enabled: true,
-    sources: [],
-    namedSources: false,
-    template: { file: 't.hbs', source: '', render: () => 'x' },
-    templateFile: 't.hbs',
-    targets: [],
-    onEmpty: 'skip',
-    period: 'slot',
-    catchUp: 'latest',
-    startingDeadlineMs: 2 * 3_600_000,
-    concurrency: 'forbid',
-    timeoutMs: 600_000,
-    retries: { count: 0, backoffMs: 60_000 },
-    delivery: 'new',
-    splitToThread: false,
-    position: { file: 'jobs.config.yaml', line: 1, column: 1, path: 'jobs[0]' },
-    ...partial,
-  } as JobConfig;
-}
+import { job } from '../helpers/jobs.js';
 
 interface Recorder {
   slots: string[];

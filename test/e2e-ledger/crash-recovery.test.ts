@@ -3,11 +3,10 @@
  * gets exactly one message. The first process dies while the 2nd chat's POST is held by the
  * sandbox; its claim's lease (2 s) must run out before a re-run may take the slot over.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { describe, expect, it } from 'vitest';
 import type { StateStore } from '../../src/state/types.js';
-import type { CliResult, Project } from '../helpers/project.js';
-import { Children, PG, cliEnv, dropPgSchema, openLedger, pgSchema, pgUrl, project, runCli, waitFor } from './helpers.js';
+import type { CliResult } from '../helpers/project.js';
+import { cliEnv, ledgerStores, ledgerSuite, runCli, waitFor } from './helpers.js';
 
 const SLOT = '2026-11-24T09:00:00+03:00';
 const SLOT_DATE = new Date(SLOT);
@@ -28,70 +27,38 @@ jobs:
 ${CHATS.map((c) => `      - chat_id: ${c}`).join('\n')}
 `;
 
-const stores: Array<{ name: string; enabled: boolean }> = [
-  { name: 'sqlite', enabled: true },
-  { name: 'postgres', enabled: Boolean(PG) },
-];
-if (!PG) console.warn('test/e2e-ledger/crash-recovery.test.ts: PostgreSQL variant SKIPPED — PACHCA_DIGEST_TEST_PG is not set');
-
-describe.each(stores)('kill -9 mid-run, then re-run the slot ($name ledger)', ({ name, enabled }) => {
-  let sandbox: Sandbox;
-  let p: Project;
+describe.each(ledgerStores('test/e2e-ledger/crash-recovery.test.ts'))('kill -9 mid-run, then re-run the slot ($name ledger)', ({ name, enabled }) => {
+  const suite = ledgerSuite();
   let ledger: StateStore | undefined;
-  let schema: string | undefined;
-  const children = new Children();
   let stateEnv: Record<string, string> = {};
 
-  beforeAll(async () => {
-    sandbox = await startSandbox({ tokens: ['e2e-ledger-token'] });
-  });
-  afterAll(async () => {
-    await sandbox.close();
-  });
-  afterEach(async () => {
-    await children.killAll();
-    await ledger?.close();
-    ledger = undefined;
-    if (schema) await dropPgSchema(schema);
-    schema = undefined;
-    p?.cleanup();
-    sandbox.reset();
-  });
-
   async function setup(): Promise<void> {
-    p = project(CONFIG, { 't.hbs': 'Сводка slot={{slot}} n={{metrics.n}}\n' });
-    if (name === 'postgres') {
-      schema = pgSchema('crash');
-      stateEnv = { PACHCA_DIGEST_STATE: pgUrl(schema) };
-      ledger = await openLedger(pgUrl(schema), p);
-    } else {
-      stateEnv = {};
-      ledger = await openLedger('sqlite:state/ledger.db', p);
-    }
+    suite.project(CONFIG, { 't.hbs': 'Сводка slot={{slot}} n={{metrics.n}}\n' });
+    ({ ledger, stateEnv } = await suite.openStore(name, 'crash'));
   }
 
-  const env = () => cliEnv(sandbox, stateEnv);
+  const env = () => cliEnv(suite.sandbox, stateEnv);
   const deliveredKeys = async () => ((await ledger!.getRun('fanout', SLOT_DATE))?.deliveries ?? []).map((d) => d.key).sort();
 
   /** Starts the run, waits until chats 101 and 103 are delivered (and recorded) while 102's POST hangs, then SIGKILLs it. */
   async function killMidRun(when: 'before' | 'after'): Promise<void> {
-    sandbox.faults.add({ kind: 'delay', ms: 20_000, when, method: 'POST', chatId: 102 });
-    const first = children.spawn(['run-job', 'fanout', '--slot', SLOT, '--log-format', 'json'], { cwd: p.dir, env: env() });
+    suite.sandbox.faults.add({ kind: 'delay', ms: 20_000, when, method: 'POST', chatId: 102 });
+    const first = suite.children.spawn(['run-job', 'fanout', '--slot', SLOT, '--log-format', 'json'], { cwd: suite.p.dir, env: env() });
     await waitFor(
       async () => {
         if (first.child.exitCode !== null) throw new Error(`run-job exited early (${first.child.exitCode}):\n${first.stderr()}`);
         const keys = await deliveredKeys();
-        return keys.includes('chat:101') && keys.includes('chat:103') && sandbox.faults.list().length === 0;
+        return keys.includes('chat:101') && keys.includes('chat:103') && suite.sandbox.faults.list().length === 0;
       },
       { what: 'chats 101 and 103 delivered and recorded while the POST to 102 hangs' },
     );
     if (when === 'after') {
       // The sandbox stored the message before holding back the answer.
-      await waitFor(() => sandbox.store.messages(102).length === 1, { what: 'the held POST to be stored' });
+      await waitFor(() => suite.sandbox.store.messages(102).length === 1, { what: 'the held POST to be stored' });
     }
     first.child.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
-    sandbox.faults.clear();
+    suite.sandbox.faults.clear();
     const run = await ledger!.getRun('fanout', SLOT_DATE);
     expect(run?.status).toBe('running');
     expect(run?.attempts).toBe(1);
@@ -103,7 +70,7 @@ describe.each(stores)('kill -9 mid-run, then re-run the slot ($name ledger)', ({
     let last: CliResult | undefined;
     await waitFor(
       async () => {
-        last = await runCli(['run-job', 'fanout', '--slot', SLOT], { cwd: p.dir, env: env(), timeoutMs: 15_000 });
+        last = await runCli(['run-job', 'fanout', '--slot', SLOT], { cwd: suite.p.dir, env: env(), timeoutMs: 15_000 });
         expect(last.code, last.stderr).toBe(0);
         if (/is being run by/.test(last.stderr)) {
           inProgress++;
@@ -119,29 +86,29 @@ describe.each(stores)('kill -9 mid-run, then re-run the slot ($name ledger)', ({
   it.skipIf(!enabled)('the held POST was never stored: the re-run posts only to 102, every chat has one message', async () => {
     await setup();
     await killMidRun('before');
-    expect(sandbox.store.messages(102)).toHaveLength(0);
+    expect(suite.sandbox.store.messages(102)).toHaveLength(0);
 
     const { last } = await rerunUntilDone();
     expect(last.stderr).toMatch(/succeeded, 1 message\(s\) posted/);
     expect(last.stdout).toMatch(/chat:101: message \d+ .*\(delivered earlier\)/);
     expect(last.stdout).toMatch(/chat:103: message \d+ .*\(delivered earlier\)/);
     expect(last.stdout).not.toMatch(/chat:102:.*delivered earlier/);
-    for (const chat of CHATS) expect(sandbox.store.messages(chat), `chat ${chat}`).toHaveLength(1);
+    for (const chat of CHATS) expect(suite.sandbox.store.messages(chat), `chat ${chat}`).toHaveLength(1);
 
     const run = await ledger!.getRun('fanout', SLOT_DATE);
     expect(run?.status).toBe('succeeded');
     expect(run?.attempts).toBe(2);
     expect(await deliveredKeys()).toEqual(['chat:101', 'chat:102', 'chat:103']);
 
-    const history = await runCli(['history', 'fanout'], { cwd: p.dir, env: env() });
+    const history = await runCli(['history', 'fanout'], { cwd: suite.p.dir, env: env() });
     expect(history.code).toBe(0);
     const row = history.stdout.split('\n').find((l) => l.startsWith('fanout'));
     expect(row).toMatch(/2026-11-24 06:00\s+succeeded\s+\S+\s+2\s/);
 
     // Once succeeded, the slot is done for good.
-    const again = await runCli(['run-job', 'fanout', '--slot', SLOT], { cwd: p.dir, env: env() });
+    const again = await runCli(['run-job', 'fanout', '--slot', SLOT], { cwd: suite.p.dir, env: env() });
     expect(again.stderr).toMatch(/already succeeded/);
-    for (const chat of CHATS) expect(sandbox.store.messages(chat)).toHaveLength(1);
+    for (const chat of CHATS) expect(suite.sandbox.store.messages(chat)).toHaveLength(1);
   });
 
   it.skipIf(!enabled)('the held POST was stored but never answered: the re-run finds it instead of posting it twice', async () => {
@@ -150,12 +117,12 @@ describe.each(stores)('kill -9 mid-run, then re-run the slot ($name ledger)', ({
 
     const { last } = await rerunUntilDone();
     expect(last.stderr).toMatch(/succeeded, 0 message\(s\) posted/);
-    for (const chat of CHATS) expect(sandbox.store.messages(chat), `chat ${chat}`).toHaveLength(1);
+    for (const chat of CHATS) expect(suite.sandbox.store.messages(chat), `chat ${chat}`).toHaveLength(1);
     const run = await ledger!.getRun('fanout', SLOT_DATE);
     expect(run?.status).toBe('succeeded');
     expect(run?.attempts).toBe(2);
     // The ledger now points at the message the first process posted.
     const d102 = run?.deliveries.find((d) => d.key === 'chat:102');
-    expect(d102?.messageId).toBe(sandbox.store.messages(102)[0]!.id);
+    expect(d102?.messageId).toBe(suite.sandbox.store.messages(102)[0]!.id);
   });
 });

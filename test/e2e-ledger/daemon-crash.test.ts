@@ -7,28 +7,10 @@
  * The schedule fires once a minute at a second computed from "now", so the first slot comes a
  * few seconds after the daemon starts and no second slot of the job interferes.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { describe, expect, it } from 'vitest';
 import type { StateStore } from '../../src/state/types.js';
-import type { Project } from '../helpers/project.js';
 import type { Spawned } from '../helpers/project.js';
-import {
-  Children,
-  PG,
-  TOKEN,
-  cliEnv,
-  countBySlot,
-  dropPgSchema,
-  logged,
-  openLedger,
-  pgSchema,
-  pgUrl,
-  project,
-  runCli,
-  terminate,
-  waitFor,
-  waitStarted,
-} from './helpers.js';
+import { cliEnv, countBySlot, ledgerStores, ledgerSuite, logged, runCli, terminate, waitFor, waitStarted } from './helpers.js';
 
 const CHATS = [101, 102, 103];
 const LEASE_MS = 3_000;
@@ -58,60 +40,27 @@ ${CHATS.map((c) => `      - chat_id: ${c}`).join('\n')}
 `;
 }
 
-const stores: Array<{ name: 'sqlite' | 'postgres'; enabled: boolean }> = [
-  { name: 'sqlite', enabled: true },
-  { name: 'postgres', enabled: Boolean(PG) },
-];
-if (!PG) console.warn('test/e2e-ledger/daemon-crash.test.ts: PostgreSQL variant SKIPPED — PACHCA_DIGEST_TEST_PG is not set');
-
-describe.each(stores)('the daemon finishes a slot a killed daemon left running ($name ledger)', ({ name, enabled }) => {
-  let sandbox: Sandbox;
-  let p: Project | undefined;
+describe.each(ledgerStores('test/e2e-ledger/daemon-crash.test.ts'))('the daemon finishes a slot a killed daemon left running ($name ledger)', ({ name, enabled }) => {
+  const suite = ledgerSuite();
   let ledger: StateStore | undefined;
-  let schema: string | undefined;
   let stateEnv: Record<string, string> = {};
-  const children = new Children();
-
-  beforeAll(async () => {
-    sandbox = await startSandbox({ tokens: [TOKEN] });
-  });
-  afterAll(async () => {
-    await sandbox.close();
-  });
-  afterEach(async () => {
-    await children.killAll();
-    await ledger?.close();
-    ledger = undefined;
-    if (schema) await dropPgSchema(schema);
-    schema = undefined;
-    p?.cleanup();
-    p = undefined;
-    sandbox.reset();
-  });
 
   async function setup(): Promise<Date> {
     const { cron, slot } = scheduleSoon(4);
-    p = project(config(cron), { 't.hbs': 'Сводка slot={{slot}} n={{metrics.n}}\n' });
-    if (name === 'postgres') {
-      schema = pgSchema('dcrash');
-      stateEnv = { PACHCA_DIGEST_STATE: pgUrl(schema) };
-      ledger = await openLedger(pgUrl(schema), p);
-    } else {
-      stateEnv = {};
-      ledger = await openLedger('sqlite:state/ledger.db', p);
-    }
+    suite.project(config(cron), { 't.hbs': 'Сводка slot={{slot}} n={{metrics.n}}\n' });
+    ({ ledger, stateEnv } = await suite.openStore(name, 'dcrash'));
     return slot;
   }
 
-  const env = () => cliEnv(sandbox, stateEnv);
-  const daemon = (): Spawned => children.spawn(['run', '--log-format', 'json'], { cwd: p!.dir, env: env() });
+  const env = () => cliEnv(suite.sandbox, stateEnv);
+  const daemon = (): Spawned => suite.children.spawn(['run', '--log-format', 'json'], { cwd: suite.p.dir, env: env() });
 
   /**
    * A daemon runs the slot; the sandbox holds the POST to chat 102 (never stored) while 101 and
    * 103 are delivered and recorded; then the daemon gets SIGKILL and the fault is cleared.
    */
   async function crashMidSlot(slot: Date): Promise<void> {
-    sandbox.faults.add({ kind: 'delay', ms: 30_000, method: 'POST', chatId: 102 });
+    suite.sandbox.faults.add({ kind: 'delay', ms: 30_000, method: 'POST', chatId: 102 });
     const first = daemon();
     await waitStarted(first);
     const announced = logged(first, 'daemon started')[0]!.jobs as Array<{ job: string; next: string }>;
@@ -121,14 +70,14 @@ describe.each(stores)('the daemon finishes a slot a killed daemon left running (
       async () => {
         if (first.child.exitCode !== null) throw new Error(`daemon exited early (${first.child.exitCode}):\n${first.stderr()}`);
         const keys = ((await ledger!.getRun('fanout', slot))?.deliveries ?? []).map((d) => d.key);
-        return keys.includes('chat:101') && keys.includes('chat:103') && sandbox.faults.list().length === 0;
+        return keys.includes('chat:101') && keys.includes('chat:103') && suite.sandbox.faults.list().length === 0;
       },
       { timeoutMs: 12_000, what: 'chats 101 and 103 delivered and recorded while the POST to 102 is held' },
     );
     first.child.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
-    sandbox.faults.clear();
-    expect(sandbox.store.messages(102)).toHaveLength(0);
+    suite.sandbox.faults.clear();
+    expect(suite.sandbox.store.messages(102)).toHaveLength(0);
     const run = await ledger!.getRun('fanout', slot);
     expect(run).toMatchObject({ status: 'running', attempts: 1 });
   }
@@ -136,9 +85,9 @@ describe.each(stores)('the daemon finishes a slot a killed daemon left running (
   /** After the second daemon finished the slot: one message per chat, succeeded in 2 attempts, `history` agrees. */
   async function expectFinished(slot: Date, second: Spawned): Promise<void> {
     for (const chat of CHATS) {
-      const counts = countBySlot(sandbox.store.messages(chat));
+      const counts = countBySlot(suite.sandbox.store.messages(chat));
       expect(counts.get(slot.toISOString()), `chat ${chat}`).toBe(1);
-      expect(sandbox.store.messages(chat), `chat ${chat}: nothing but the crashed slot`).toHaveLength(1);
+      expect(suite.sandbox.store.messages(chat), `chat ${chat}: nothing but the crashed slot`).toHaveLength(1);
     }
     const run = await ledger!.getRun('fanout', slot);
     expect(run).toMatchObject({ status: 'succeeded', attempts: 2, error: null });
@@ -147,7 +96,7 @@ describe.each(stores)('the daemon finishes a slot a killed daemon left running (
     const exit = await terminate(second);
     expect(exit, second.stderr()).toEqual({ code: 0, signal: null });
 
-    const history = await runCli(['history', 'fanout'], { cwd: p!.dir, env: env() });
+    const history = await runCli(['history', 'fanout'], { cwd: suite.p.dir, env: env() });
     expect(history.code, history.stderr).toBe(0);
     const slotText = slot.toISOString().slice(0, 19).replace('T', ' ');
     const row = history.stdout.split('\n').find((l) => l.startsWith('fanout') && l.includes(slotText));

@@ -10,31 +10,7 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { openStateStore } from '../../src/state/index.js';
 import type { StateStore } from '../../src/state/types.js';
 import type { JobConfig } from '../../src/config/types.js';
-
-function job(name: string, schedule: string): JobConfig {
-  return {
-    name,
-    schedule,
-    timezone: 'Europe/Moscow',
-    locale: 'ru-RU',
-    enabled: true,
-    sources: [],
-    namedSources: false,
-    template: { file: 't.hbs', source: '', render: () => 'x' },
-    templateFile: 't.hbs',
-    targets: [],
-    onEmpty: 'skip',
-    period: 'slot',
-    catchUp: 'latest',
-    startingDeadlineMs: 2 * 3_600_000,
-    concurrency: 'forbid',
-    timeoutMs: 600_000,
-    retries: { count: 0, backoffMs: 60_000 },
-    delivery: 'new',
-    splitToThread: false,
-    position: { file: 'jobs.config.yaml', line: 1, column: 1, path: 'jobs[0]' },
-  } as JobConfig;
-}
+import { job } from '../helpers/jobs.js';
 
 describe('Daemon.reload', () => {
   let store: StateStore;
@@ -62,11 +38,11 @@ describe('Daemon.reload', () => {
 
   it('a reload between a slot and its timer still runs that slot, once', async () => {
     vi.useFakeTimers({ now: new Date('2026-11-24T05:59:59Z') }); // 08:59:59 Moscow
-    daemon = new Daemon({ jobs: [job('daily', '0 9 * * *')], store, run, events: new Emitter(), logger: silentLogger });
+    daemon = new Daemon({ jobs: [job({ name: 'daily', schedule: '0 9 * * *' })], store, run, events: new Emitter(), logger: silentLogger });
     await daemon.start();
     // The clock reaches 09:00 but the timer has not fired yet when the reload comes in.
     vi.setSystemTime(new Date('2026-11-24T06:00:00Z'));
-    daemon.reload([job('daily', '0 9 * * *')]);
+    daemon.reload([job({ name: 'daily', schedule: '0 9 * * *' })]);
     await vi.advanceTimersByTimeAsync(2_000);
     expect(slots).toEqual(['daily 2026-11-24T06:00:00.000Z']);
     expect(daemon.nextRuns()).toEqual([{ job: 'daily', at: new Date('2026-11-25T06:00:00Z') }]);
@@ -74,9 +50,9 @@ describe('Daemon.reload', () => {
 
   it('a changed schedule is recomputed from now, not kept', async () => {
     vi.useFakeTimers({ now: new Date('2026-11-24T05:00:00Z') }); // 08:00 Moscow
-    daemon = new Daemon({ jobs: [job('daily', '0 9 * * *')], store, run, events: new Emitter(), logger: silentLogger });
+    daemon = new Daemon({ jobs: [job({ name: 'daily', schedule: '0 9 * * *' })], store, run, events: new Emitter(), logger: silentLogger });
     await daemon.start();
-    daemon.reload([job('daily', '30 8 * * *')]);
+    daemon.reload([job({ name: 'daily', schedule: '30 8 * * *' })]);
     expect(daemon.nextRuns()).toEqual([{ job: 'daily', at: new Date('2026-11-24T05:30:00Z') }]);
     await vi.advanceTimersByTimeAsync(3_600_000 + 1_000);
     expect(slots).toEqual(['daily 2026-11-24T05:30:00.000Z']);

@@ -3,21 +3,8 @@
  * on time, stops cleanly on SIGTERM, survives a bad SIGHUP reload, picks up a good one, and
  * retries a failed run into exactly one delivery.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import type { Project } from '../helpers/project.js';
-import {
-  Children,
-  cliEnv,
-  countBySlot,
-  logged,
-  openLedger,
-  project,
-  slotOf,
-  terminate,
-  waitFor,
-  waitStarted,
-} from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { cliEnv, countBySlot, ledgerSuite, logged, openLedger, slotOf, terminate, waitFor, waitStarted } from './helpers.js';
 
 const STATE = `
 state:
@@ -36,27 +23,12 @@ function jobYaml(name: string, chat: number, extra = ''): string {
 }
 
 describe('the daemon (run)', () => {
-  let sandbox: Sandbox;
-  let p: Project | undefined;
-  const children = new Children();
+  const suite = ledgerSuite();
 
-  beforeAll(async () => {
-    sandbox = await startSandbox({ tokens: ['e2e-ledger-token'] });
-  });
-  afterAll(async () => {
-    await sandbox.close();
-  });
-  afterEach(async () => {
-    await children.killAll();
-    p?.cleanup();
-    p = undefined;
-    sandbox.reset();
-  });
-
-  const daemon = () => children.spawn(['run', '--log-format', 'json'], { cwd: p!.dir, env: cliEnv(sandbox) });
+  const daemon = () => suite.children.spawn(['run', '--log-format', 'json'], { cwd: suite.p.dir, env: cliEnv(suite.sandbox) });
 
   it('fires a job at its scheduled time and stops on SIGTERM with exit 0', async () => {
-    p = project(`version: 1\n${STATE}\njobs:${jobYaml('tick', 101)}\n`, { 'tick.hbs': 'tick slot={{slot}}\n' });
+    suite.project(`version: 1\n${STATE}\njobs:${jobYaml('tick', 101)}\n`, { 'tick.hbs': 'tick slot={{slot}}\n' });
     const d = daemon();
     await waitStarted(d);
     const announced = logged(d, 'daemon started')[0]!.jobs as Array<{ job: string; next: string }>;
@@ -64,8 +36,8 @@ describe('the daemon (run)', () => {
     const firstSlot = announced[0]!.next;
     expect(new Date(firstSlot).getUTCSeconds() % 2).toBe(0);
 
-    await waitFor(() => sandbox.store.messages(101).length >= 1, { what: 'the first scheduled message' });
-    const msg = sandbox.store.messages(101)[0]!;
+    await waitFor(() => suite.sandbox.store.messages(101).length >= 1, { what: 'the first scheduled message' });
+    const msg = suite.sandbox.store.messages(101)[0]!;
     // The first message is for the slot the daemon announced, posted at (not before) that time.
     expect(slotOf(msg)).toBe(firstSlot);
     const late = Date.parse(msg.created_at) - Date.parse(firstSlot);
@@ -76,17 +48,17 @@ describe('the daemon (run)', () => {
     expect(exit, d.stderr()).toEqual({ code: 0, signal: null });
     expect(logged(d, 'stopped')).toHaveLength(1);
     expect(logged(d, 'stopping: waiting for runs in flight')[0]!.signal).toBe('SIGTERM');
-    for (const [slot, n] of countBySlot(sandbox.store.messages(101))) expect(n, slot).toBe(1);
+    for (const [slot, n] of countBySlot(suite.sandbox.store.messages(101))) expect(n, slot).toBe(1);
   });
 
   it('SIGHUP with a broken config keeps the old jobs running; a valid one swaps them', async () => {
-    p = project(`version: 1\n${STATE}\njobs:${jobYaml('alpha', 101)}\n`, {
+    const p = suite.project(`version: 1\n${STATE}\njobs:${jobYaml('alpha', 101)}\n`, {
       'alpha.hbs': 'alpha slot={{slot}}\n',
       'beta.hbs': 'beta slot={{slot}}\n',
     });
     const d = daemon();
     await waitStarted(d);
-    await waitFor(() => sandbox.store.messages(101).length >= 1, { what: 'a first alpha message' });
+    await waitFor(() => suite.sandbox.store.messages(101).length >= 1, { what: 'a first alpha message' });
 
     p.write('jobs.config.yaml', `version: 1\n${STATE}\njobs:${jobYaml('alpha', 101).replace('*/2 * * * * *', 'every blue moon')}\n`);
     d.child.kill('SIGHUP');
@@ -95,7 +67,7 @@ describe('the daemon (run)', () => {
     expect(String(failed.error)).toContain('jobs.config.yaml');
     const failedAt = Date.parse(String(failed.time));
     // Still alive and still posting the old job.
-    await waitFor(() => sandbox.store.messages(101).some((m) => Date.parse(slotOf(m)!) > failedAt), {
+    await waitFor(() => suite.sandbox.store.messages(101).some((m) => Date.parse(slotOf(m)!) > failedAt), {
       what: 'alpha to keep posting after the failed reload',
     });
     expect(d.child.exitCode).toBeNull();
@@ -105,34 +77,34 @@ describe('the daemon (run)', () => {
     const reloaded = await waitFor(() => logged(d, 'configuration reloaded')[0], { what: 'the reload to be logged' });
     expect(reloaded.jobs).toBe(1);
     const reloadedAt = Date.parse(String(reloaded.time));
-    await waitFor(() => sandbox.store.messages(102).length >= 1, { what: 'the new job to post' });
-    expect(sandbox.store.messages(102)[0]!.content).toMatch(/^beta slot=/);
+    await waitFor(() => suite.sandbox.store.messages(102).length >= 1, { what: 'the new job to post' });
+    expect(suite.sandbox.store.messages(102)[0]!.content).toMatch(/^beta slot=/);
 
     const exit = await terminate(d);
     expect(exit.code, d.stderr()).toBe(0);
     // The old job has no slot after the reload; every slot of both jobs was posted once.
-    expect(sandbox.store.messages(101).filter((m) => Date.parse(slotOf(m)!) > reloadedAt)).toEqual([]);
-    for (const chat of [101, 102]) for (const [slot, n] of countBySlot(sandbox.store.messages(chat))) expect(n, `${chat} ${slot}`).toBe(1);
+    expect(suite.sandbox.store.messages(101).filter((m) => Date.parse(slotOf(m)!) > reloadedAt)).toEqual([]);
+    for (const chat of [101, 102]) for (const [slot, n] of countBySlot(suite.sandbox.store.messages(chat))) expect(n, `${chat} ${slot}`).toBe(1);
   });
 
   it('a failed run is retried after its backoff and delivered once (retries: 1, backoff: 1s)', async () => {
-    p = project(
+    const p = suite.project(
       `version: 1\npachca:\n  retry: { retries: 0 }\n${STATE}\njobs:${jobYaml('flaky', 101, '\n    retries: { count: 1, backoff: 1s }')}\n`,
       { 'flaky.hbs': 'flaky slot={{slot}}\n' },
     );
     // The first POST of the first slot gets a 500; the client does not retry it (retries: 0), the daemon does.
-    sandbox.faults.add({ kind: 'status', status: 500, method: 'POST', path: '/messages', times: 1 });
+    suite.sandbox.faults.add({ kind: 'status', status: 500, method: 'POST', path: '/messages', times: 1 });
     const d = daemon();
     await waitStarted(d);
     const retrying = await waitFor(() => logged(d, 'run failed: retrying')[0], { what: 'the daemon to schedule a retry' });
     expect(retrying).toMatchObject({ job: 'flaky', attempt: 1, retryInMs: 1000 });
     const slot = String(retrying.slot);
-    await waitFor(() => countBySlot(sandbox.store.messages(101)).get(slot) === 1, { what: 'the retried slot to be delivered' });
+    await waitFor(() => countBySlot(suite.sandbox.store.messages(101)).get(slot) === 1, { what: 'the retried slot to be delivered' });
 
     const exit = await terminate(d);
     expect(exit.code, d.stderr()).toBe(0);
-    expect(countBySlot(sandbox.store.messages(101)).get(slot)).toBe(1);
-    const failedPosts = sandbox.requests().filter((r) => r.endpoint === 'POST /messages' && r.status === 500);
+    expect(countBySlot(suite.sandbox.store.messages(101)).get(slot)).toBe(1);
+    const failedPosts = suite.sandbox.requests().filter((r) => r.endpoint === 'POST /messages' && r.status === 500);
     expect(failedPosts).toHaveLength(1);
 
     const ledger = await openLedger('sqlite:state/ledger.db', p);
@@ -146,7 +118,7 @@ describe('the daemon (run)', () => {
   });
 
   it('SIGTERM while catching up a missed slot waits for that run, then exits 0', async () => {
-    p = project(`version: 1\n${STATE}\njobs:${jobYaml('catchup', 101)}\n`, { 'catchup.hbs': 'catchup slot={{slot}}\n' });
+    suite.project(`version: 1\n${STATE}\njobs:${jobYaml('catchup', 101)}\n`, { 'catchup.hbs': 'catchup slot={{slot}}\n' });
     // First start: the job is seen (nothing to catch up), then stopped.
     const first = daemon();
     await waitStarted(first);
@@ -154,10 +126,10 @@ describe('the daemon (run)', () => {
     const stoppedAt = Date.now();
     // Let a slot pass while no daemon runs.
     await waitFor(() => Date.now() > stoppedAt + 2_100, { what: 'a slot to be missed', intervalMs: 100 });
-    sandbox.faults.add({ kind: 'delay', ms: 2_500, method: 'POST', path: '/messages' });
+    suite.sandbox.faults.add({ kind: 'delay', ms: 2_500, method: 'POST', path: '/messages' });
 
     const second = daemon();
-    await waitFor(() => logged(second, 'catching up missed slots').length > 0 && sandbox.faults.list().length === 0, {
+    await waitFor(() => logged(second, 'catching up missed slots').length > 0 && suite.sandbox.faults.list().length === 0, {
       what: 'the catch-up run to be posting',
     });
     // Catch-up no longer holds back the schedule: the daemon is up while the catch-up run posts.
@@ -169,6 +141,6 @@ describe('the daemon (run)', () => {
     // The held catch-up POST was let finish: exactly one message for the missed slot.
     const caught = logged(second, 'catching up missed slots')[0]!.running as string[];
     expect(caught).toHaveLength(1);
-    expect(countBySlot(sandbox.store.messages(101)).get(caught[0]!)).toBe(1);
+    expect(countBySlot(suite.sandbox.store.messages(101)).get(caught[0]!)).toBe(1);
   });
 });

@@ -1,15 +1,15 @@
 /**
  * Shared plumbing of the "exactly one digest per scheduled slot" end-to-end suite: the built CLI
  * as child processes (tracked so every test can kill what it started), temp projects, a ledger
- * opened from the test process to watch what the children recorded, and PostgreSQL schemas.
+ * opened from the test process to watch what the children recorded, and PostgreSQL schemas;
+ * `ledgerSuite` ties them to the hooks of a `describe`.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import type { Sandbox } from '../../src/sandbox/index.js';
-import type { StoredMessage } from '../../src/sandbox/index.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startSandbox, type Sandbox, type StoredMessage } from '../../src/sandbox/index.js';
 import { openStateStore } from '../../src/state/index.js';
 import type { StateStore } from '../../src/state/types.js';
-import { CLI, cleanEnv, makeProject, waitFor, type CliResult, type Project, type Spawned } from '../helpers/project.js';
+import { CLI, makeProject, spawnCli as spawnBuiltCli, waitFor, type CliResult, type Project, type Spawned } from '../helpers/project.js';
 
 export { waitFor };
 
@@ -20,13 +20,7 @@ export { waitFor };
 export const CLI_PATH = process.env.PACHCA_DIGEST_TEST_CLI || CLI;
 
 export function spawnCli(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): Spawned {
-  const child = spawn(process.execPath, [CLI_PATH, ...args], { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+  return spawnBuiltCli(args, { ...options, cli: CLI_PATH });
 }
 
 /** One CLI command to completion (SIGKILL after `timeoutMs`). */
@@ -157,4 +151,97 @@ export function project(config: string, templates: Record<string, string>): Proj
 /** The ledger the children write, opened from the test process (SQLite WAL or PostgreSQL). */
 export async function openLedger(url: string, p: Project): Promise<StateStore> {
   return openStateStore(url, { baseDir: p.dir });
+}
+
+export type LedgerStore = 'sqlite' | 'postgres';
+
+/** Both ledgers a crash test runs against; the PostgreSQL one only with PACHCA_DIGEST_TEST_PG (a warning names the file otherwise). */
+export function ledgerStores(file: string): Array<{ name: LedgerStore; enabled: boolean }> {
+  if (!PG) console.warn(`${file}: PostgreSQL variant SKIPPED — PACHCA_DIGEST_TEST_PG is not set`);
+  return [
+    { name: 'sqlite', enabled: true },
+    { name: 'postgres', enabled: Boolean(PG) },
+  ];
+}
+
+/** What one `describe` of this suite shares; everything a test made through it is undone after that test. */
+export interface LedgerSuite {
+  /** One sandbox for the whole `describe`, reset after each test. */
+  readonly sandbox: Sandbox;
+  /** Child processes, SIGKILLed after each test. */
+  readonly children: Children;
+  /** The project the running test made last (throws before `project`). */
+  readonly p: Project;
+  /** A temp project (see `project`), removed after the test. */
+  project(config: string, templates: Record<string, string>): Project;
+  /** A fresh PostgreSQL schema name, the schema dropped after the test. */
+  pgSchema(prefix: string): string;
+  /**
+   * The ledger of a `ledgerStores` variant for the current project, opened from the test process and
+   * closed after the test; `stateEnv` points the children at the same one (SQLite: the config's own
+   * sqlite:state/ledger.db; PostgreSQL: a fresh schema).
+   */
+  openStore(store: LedgerStore, schemaPrefix: string): Promise<{ ledger: StateStore; stateEnv: Record<string, string> }>;
+}
+
+/**
+ * Registers the hooks of a `describe` (call it in the `describe` body): the sandbox is started
+ * before its tests and closed after them; after each test the children are killed, ledgers closed,
+ * schemas dropped, projects removed and the sandbox reset, in that order.
+ */
+export function ledgerSuite(): LedgerSuite {
+  let sandbox: Sandbox | undefined;
+  const children = new Children();
+  const projects: Project[] = [];
+  const ledgers: StateStore[] = [];
+  const schemas: string[] = [];
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ tokens: [TOKEN] });
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+  afterEach(async () => {
+    await children.killAll();
+    for (const ledger of ledgers.splice(0)) await ledger.close();
+    for (const schema of schemas.splice(0)) await dropPgSchema(schema);
+    for (const p of projects.splice(0)) p.cleanup();
+    sandbox?.reset();
+  });
+
+  const suite: LedgerSuite = {
+    get sandbox() {
+      if (!sandbox) throw new Error('the sandbox starts in beforeAll: use it inside a test');
+      return sandbox;
+    },
+    children,
+    get p() {
+      const p = projects.at(-1);
+      if (!p) throw new Error('this test has no project yet: call project() first');
+      return p;
+    },
+    project(config, templates) {
+      const p = project(config, templates);
+      projects.push(p);
+      return p;
+    },
+    pgSchema(prefix) {
+      const schema = pgSchema(prefix);
+      schemas.push(schema);
+      return schema;
+    },
+    async openStore(store, schemaPrefix) {
+      let url = 'sqlite:state/ledger.db';
+      let stateEnv: Record<string, string> = {};
+      if (store === 'postgres') {
+        url = pgUrl(suite.pgSchema(schemaPrefix));
+        stateEnv = { PACHCA_DIGEST_STATE: url };
+      }
+      const ledger = await openLedger(url, suite.p);
+      ledgers.push(ledger);
+      return { ledger, stateEnv };
+    },
+  };
+  return suite;
 }

@@ -1,10 +1,8 @@
 /**
  * What an operator reads: `history` (from the ledger the runs wrote) and `list` (next run times).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import type { Project } from '../helpers/project.js';
-import { cliEnv, project, runCli } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { cliEnv, ledgerSuite, runCli } from './helpers.js';
 
 const CONFIG = `
 version: 1
@@ -28,32 +26,19 @@ jobs:
 `;
 
 describe('history and list', () => {
-  let sandbox: Sandbox;
-  let p: Project | undefined;
-
-  beforeAll(async () => {
-    sandbox = await startSandbox({ tokens: ['e2e-ledger-token'] });
-  });
-  afterAll(async () => {
-    await sandbox.close();
-  });
-  afterEach(() => {
-    p?.cleanup();
-    p = undefined;
-    sandbox.reset();
-  });
+  const suite = ledgerSuite();
 
   it('history [job] --limit N: slot, status, attempts, message links and the error of a failed run', async () => {
-    p = project(CONFIG, { 't.hbs': 'n={{metrics.n}} slot={{slot}}\n' });
-    const env = cliEnv(sandbox);
+    const p = suite.project(CONFIG, { 't.hbs': 'n={{metrics.n}} slot={{slot}}\n' });
+    const env = cliEnv(suite.sandbox);
     const ok = await runCli(['run-job', 'sales', '--slot', '2026-11-24T09:00:00+03:00'], { cwd: p.dir, env });
     expect(ok.code, ok.stderr).toBe(0);
-    sandbox.faults.add({ kind: 'status', status: 500, method: 'POST', times: 1 });
+    suite.sandbox.faults.add({ kind: 'status', status: 500, method: 'POST', times: 1 });
     const bad = await runCli(['run-job', 'sales', '--slot', '2026-11-25T09:00:00+03:00'], { cwd: p.dir, env });
     expect(bad.code).toBe(1);
     const other = await runCli(['run-job', 'ny', '--slot', '2026-11-24T08:30:00-05:00'], { cwd: p.dir, env });
     expect(other.code, other.stderr).toBe(0);
-    const [message] = sandbox.store.messages(101);
+    const [message] = suite.sandbox.store.messages(101);
 
     const h = await runCli(['history', 'sales', '--limit', '5'], { cwd: p.dir, env });
     expect(h.code, h.stderr).toBe(0);
@@ -62,7 +47,7 @@ describe('history and list', () => {
     expect(lines).toHaveLength(3); // header + the two sales runs, newest first; ny is not listed
     expect(lines[1]).toMatch(/^sales\s+2026-11-25 06:00\s+failed\s+\d+\.\ds\s+1\s+—\s+E_DELIVERY: .*500/);
     expect(lines[2]).toMatch(/^sales\s+2026-11-24 06:00\s+succeeded\s+\d+\.\ds\s+1\s+/);
-    expect(lines[2]).toContain(`${sandbox.origin}/chats/101#message-${message!.id}`);
+    expect(lines[2]).toContain(`${suite.sandbox.origin}/chats/101#message-${message!.id}`);
 
     const one = await runCli(['history', '--limit', '1'], { cwd: p.dir, env });
     expect(one.code).toBe(0);
@@ -77,7 +62,7 @@ describe('history and list', () => {
   });
 
   it('list: the next 3 runs in the job’s time zone and in UTC', async () => {
-    p = project(CONFIG, { 't.hbs': 'n={{metrics.n}}\n' });
+    const p = suite.project(CONFIG, { 't.hbs': 'n={{metrics.n}}\n' });
     const before = Date.now();
     const r = await runCli(['list'], { cwd: p.dir, env: {} });
     expect(r.code, r.stderr).toBe(0);

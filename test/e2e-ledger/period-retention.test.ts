@@ -3,10 +3,8 @@
  * the reporting window at the last successful run's slot (a failed run in between does not move
  * it), and `state.retention.runs` prunes old runs without losing `previous`.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import type { Project } from '../helpers/project.js';
-import { TOKEN, cliEnv, openLedger, project, runCli } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { cliEnv, ledgerSuite, openLedger, runCli } from './helpers.js';
 
 /** Slots of "0 9 * * *" in Moscow (06:00 UTC). */
 const day = (d: number) => `2026-11-${String(d).padStart(2, '0')}T09:00:00+03:00`;
@@ -14,22 +12,9 @@ const day = (d: number) => `2026-11-${String(d).padStart(2, '0')}T09:00:00+03:00
 const iso = (d: number) => day(d).replace(':00+', ':00.000+');
 
 describe('since_last_success and retention through the pipeline', () => {
-  let sandbox: Sandbox;
-  let p: Project | undefined;
+  const suite = ledgerSuite();
 
-  beforeAll(async () => {
-    sandbox = await startSandbox({ tokens: [TOKEN] });
-  });
-  afterAll(async () => {
-    await sandbox.close();
-  });
-  afterEach(() => {
-    p?.cleanup();
-    p = undefined;
-    sandbox.reset();
-  });
-
-  const runJob = (job: string, slot: string) => runCli(['run-job', job, '--slot', slot], { cwd: p!.dir, env: cliEnv(sandbox) });
+  const runJob = (job: string, slot: string) => runCli(['run-job', job, '--slot', slot], { cwd: suite.p.dir, env: cliEnv(suite.sandbox) });
   const ok = async (job: string, slot: string) => {
     const r = await runJob(job, slot);
     expect(r.code, r.stderr).toBe(0);
@@ -37,20 +22,20 @@ describe('since_last_success and retention through the pipeline', () => {
   };
   /** A run whose only POST gets a 500 (the config sets pachca.retry.retries: 0). */
   const failing = async (job: string, slot: string) => {
-    sandbox.faults.add({ kind: 'status', status: 500, method: 'POST', path: '/messages', times: 1 });
+    suite.sandbox.faults.add({ kind: 'status', status: 500, method: 'POST', path: '/messages', times: 1 });
     const r = await runJob(job, slot);
     expect(r.code, r.stderr).toBe(1);
-    expect(sandbox.faults.list()).toHaveLength(0);
+    expect(suite.sandbox.faults.list()).toHaveLength(0);
   };
-  const lastContent = (chat: number) => sandbox.store.messages(chat).at(-1)!.content.trim();
+  const lastContent = (chat: number) => suite.sandbox.store.messages(chat).at(-1)!.content.trim();
   const historyRows = async (job: string) => {
-    const h = await runCli(['history', job], { cwd: p!.dir, env: cliEnv(sandbox) });
+    const h = await runCli(['history', job], { cwd: suite.p.dir, env: cliEnv(suite.sandbox) });
     expect(h.code, h.stderr).toBe(0);
     return h.stdout.split('\n').filter((l) => l.startsWith(job));
   };
 
   it('period.startIso of the next run is the last successful run’s slot, skipping a failed one', async () => {
-    p = project(
+    suite.project(
       `
 version: 1
 pachca:
@@ -81,11 +66,11 @@ jobs:
     await failing('window', day(28));
     await ok('window', day(29));
     expect(lastContent(101)).toBe(`from=${iso(27)} to=${iso(29)}`);
-    expect(sandbox.store.messages(101)).toHaveLength(3);
+    expect(suite.sandbox.store.messages(101)).toHaveLength(3);
   });
 
   it('retention.runs: 2 keeps the 2 newest runs in history; previous still carries the last metrics', async () => {
-    p = project(
+    const p = suite.project(
       `
 version: 1
 state:
@@ -105,7 +90,7 @@ jobs:
       p.write('data.json', JSON.stringify({ n: d }));
       await ok('kept', day(d));
     }
-    expect(sandbox.store.messages(102).map((m) => m.content.trim())).toEqual(['n=24 prev=none', 'n=25 prev=24', 'n=26 prev=25', 'n=27 prev=26']);
+    expect(suite.sandbox.store.messages(102).map((m) => m.content.trim())).toEqual(['n=24 prev=none', 'n=25 prev=24', 'n=26 prev=25', 'n=27 prev=26']);
 
     const rows = await historyRows('kept');
     expect(rows).toHaveLength(2);
@@ -127,7 +112,7 @@ jobs:
   });
 
   it('retention.runs: 2 with the 2 newest runs failed still keeps the last success for previous', async () => {
-    p = project(
+    const p = suite.project(
       `
 version: 1
 pachca:

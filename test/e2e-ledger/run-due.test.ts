@@ -2,10 +2,8 @@
  * `run-due` (one pass, for a frequent CronJob): runs every job whose latest slot is within its
  * starting deadline exactly once, however often the pass is repeated.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import type { Project } from '../helpers/project.js';
-import { cliEnv, openLedger, project, runCli, slotOf } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { cliEnv, ledgerSuite, openLedger, runCli, slotOf } from './helpers.js';
 
 // Daily at 00:00 UTC with a 25 h deadline: the latest slot (today's midnight) is always due and
 // stays the same between two passes a few seconds apart. The yearly job's latest slot is months
@@ -38,42 +36,29 @@ jobs:
 `;
 
 describe('run-due', () => {
-  let sandbox: Sandbox;
-  let p: Project | undefined;
-
-  beforeAll(async () => {
-    sandbox = await startSandbox({ tokens: ['e2e-ledger-token'] });
-  });
-  afterAll(async () => {
-    await sandbox.close();
-  });
-  afterEach(() => {
-    p?.cleanup();
-    p = undefined;
-    sandbox.reset();
-  });
+  const suite = ledgerSuite();
 
   it('runs each due job once, does nothing on the next pass, and leaves a job past its deadline alone', async () => {
-    p = project(CONFIG, { 't.hbs': '{{job.name}} slot={{slot}} n={{metrics.n}}\n' });
+    const p = suite.project(CONFIG, { 't.hbs': '{{job.name}} slot={{slot}} n={{metrics.n}}\n' });
     const today = new Date();
     today.setUTCHours(0, 0, 0, 0);
     const slot = today.toISOString();
 
-    const first = await runCli(['run-due'], { cwd: p.dir, env: cliEnv(sandbox) });
+    const first = await runCli(['run-due'], { cwd: p.dir, env: cliEnv(suite.sandbox) });
     expect(first.code, first.stderr).toBe(0);
     expect(first.stderr).toContain(`morning ${slot}: succeeded`);
     expect(first.stderr).toContain(`evening ${slot}: succeeded`);
     expect(first.stderr).not.toContain('yearly');
-    expect(sandbox.store.messages(101).map((m) => m.content)).toEqual([`morning slot=${slot} n=1`]);
-    expect(sandbox.store.messages(102).map((m) => m.content)).toEqual([`evening slot=${slot} n=2`]);
-    expect(sandbox.store.messages(103)).toEqual([]);
+    expect(suite.sandbox.store.messages(101).map((m) => m.content)).toEqual([`morning slot=${slot} n=1`]);
+    expect(suite.sandbox.store.messages(102).map((m) => m.content)).toEqual([`evening slot=${slot} n=2`]);
+    expect(suite.sandbox.store.messages(103)).toEqual([]);
 
-    const second = await runCli(['run-due'], { cwd: p.dir, env: cliEnv(sandbox) });
+    const second = await runCli(['run-due'], { cwd: p.dir, env: cliEnv(suite.sandbox) });
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr).toMatch(new RegExp(`morning ${slot}: already-done \\(slot ${slot} already succeeded\\)`));
     expect(second.stderr).toMatch(new RegExp(`evening ${slot}: already-done`));
-    expect(sandbox.store.messages()).toHaveLength(2);
-    expect(sandbox.store.messages().map(slotOf)).toEqual([slot, slot]);
+    expect(suite.sandbox.store.messages()).toHaveLength(2);
+    expect(suite.sandbox.store.messages().map(slotOf)).toEqual([slot, slot]);
 
     const ledger = await openLedger('sqlite:state/ledger.db', p);
     try {
@@ -86,21 +71,21 @@ describe('run-due', () => {
   });
 
   it('a failed job makes the pass exit 1; the next pass retries only that one', async () => {
-    p = project(CONFIG, { 't.hbs': '{{job.name}} slot={{slot}} n={{metrics.n}}\n' });
+    const p = suite.project(CONFIG, { 't.hbs': '{{job.name}} slot={{slot}} n={{metrics.n}}\n' });
     p.write('jobs.config.yaml', `${CONFIG.replace('version: 1', 'version: 1\npachca:\n  retry: { retries: 0 }')}`);
-    sandbox.faults.add({ kind: 'status', status: 500, method: 'POST', chatId: 102, times: 1 });
+    suite.sandbox.faults.add({ kind: 'status', status: 500, method: 'POST', chatId: 102, times: 1 });
 
-    const first = await runCli(['run-due'], { cwd: p.dir, env: cliEnv(sandbox) });
+    const first = await runCli(['run-due'], { cwd: p.dir, env: cliEnv(suite.sandbox) });
     expect(first.code, first.stderr).toBe(1);
     expect(first.stderr).toMatch(/evening \S+: failed/);
-    expect(sandbox.store.messages(101)).toHaveLength(1);
-    expect(sandbox.store.messages(102)).toHaveLength(0);
+    expect(suite.sandbox.store.messages(101)).toHaveLength(1);
+    expect(suite.sandbox.store.messages(102)).toHaveLength(0);
 
-    const second = await runCli(['run-due'], { cwd: p.dir, env: cliEnv(sandbox) });
+    const second = await runCli(['run-due'], { cwd: p.dir, env: cliEnv(suite.sandbox) });
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr).toMatch(/evening \S+: succeeded/);
     expect(second.stderr).toMatch(/morning \S+: already-done/);
-    expect(sandbox.store.messages(101)).toHaveLength(1);
-    expect(sandbox.store.messages(102)).toHaveLength(1);
+    expect(suite.sandbox.store.messages(101)).toHaveLength(1);
+    expect(suite.sandbox.store.messages(102)).toHaveLength(1);
   });
 });

@@ -3,10 +3,9 @@
  * (`rate_limits`), retries (`retry.retries`) and timeouts (`timeouts.request`), each checked
  * against the sandbox's own request log rather than the test's clock.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox, type RequestLogEntry } from '../../src/sandbox/index.js';
-import type { Project } from '../helpers/project.js';
-import { TOKEN, cliEnv, openLedger, project, runCli } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import type { RequestLogEntry } from '../../src/sandbox/index.js';
+import { cliEnv, ledgerSuite, openLedger, runCli } from './helpers.js';
 
 const SLOT = '2026-11-24T09:00:00+03:00';
 
@@ -42,23 +41,10 @@ const SINGLE = `
 const TEMPLATES = { 'item.hbs': 'Пункт {{#if item}}{{item.n}}{{else}}{{metrics.n}}{{/if}}\n' };
 
 describe('pachca: settings from the config reach the client', () => {
-  let sandbox: Sandbox;
-  let p: Project | undefined;
+  const suite = ledgerSuite();
 
-  beforeAll(async () => {
-    sandbox = await startSandbox({ tokens: [TOKEN] });
-  });
-  afterAll(async () => {
-    await sandbox.close();
-  });
-  afterEach(() => {
-    p?.cleanup();
-    p = undefined;
-    sandbox.reset();
-  });
-
-  const runJob = (job: string) => runCli(['run-job', job, '--slot', SLOT], { cwd: p!.dir, env: cliEnv(sandbox), timeoutMs: 20_000 });
-  const posts = (): RequestLogEntry[] => sandbox.requests().filter((r) => r.endpoint === 'POST /messages');
+  const runJob = (job: string) => runCli(['run-job', job, '--slot', SLOT], { cwd: suite.p.dir, env: cliEnv(suite.sandbox), timeoutMs: 20_000 });
+  const posts = (): RequestLogEntry[] => suite.sandbox.requests().filter((r) => r.endpoint === 'POST /messages');
   /** First to last POST /messages, by the sandbox's arrival timestamps. */
   const postSpreadMs = (): number => {
     const times = posts().map((r) => Date.parse(r.time));
@@ -66,32 +52,32 @@ describe('pachca: settings from the config reach the client', () => {
   };
 
   it('rate_limits.message_write { per_second: 1, burst: 1 } spaces 4 messages to one chat over ≥ 3 s', async () => {
-    p = project(config('pachca:\n  rate_limits:\n    message_write: { per_second: 1, burst: 1 }', FANOUT), TEMPLATES);
+    suite.project(config('pachca:\n  rate_limits:\n    message_write: { per_second: 1, burst: 1 }', FANOUT), TEMPLATES);
     const r = await runJob('burst');
     expect(r.code, r.stderr).toBe(0);
-    expect(sandbox.store.messages(101).map((m) => m.content.trim()).sort()).toEqual(['Пункт 1', 'Пункт 2', 'Пункт 3', 'Пункт 4']);
+    expect(suite.sandbox.store.messages(101).map((m) => m.content.trim()).sort()).toEqual(['Пункт 1', 'Пункт 2', 'Пункт 3', 'Пункт 4']);
     expect(posts().map((e) => e.status)).toEqual([201, 201, 201, 201]);
     // 1 at once, then one a second: arrivals at ~0, 1, 2, 3 s.
     expect(postSpreadMs()).toBeGreaterThanOrEqual(2_900);
   });
 
   it('default rate limits deliver the same 4 messages in one burst', async () => {
-    p = project(config('', FANOUT), TEMPLATES);
+    suite.project(config('', FANOUT), TEMPLATES);
     const r = await runJob('burst');
     expect(r.code, r.stderr).toBe(0);
-    expect(sandbox.store.messages(101)).toHaveLength(4);
+    expect(suite.sandbox.store.messages(101)).toHaveLength(4);
     expect(posts().map((e) => e.status)).toEqual([201, 201, 201, 201]);
     expect(postSpreadMs()).toBeLessThan(1_000);
   });
 
   it('retry.retries: 0 turns a single 500 into a failed run (exit 1); the default retries deliver it', async () => {
-    p = project(config('pachca:\n  retry: { retries: 0 }', SINGLE), TEMPLATES);
-    sandbox.faults.add({ kind: 'status', status: 500, method: 'POST', path: '/messages', times: 1 });
+    let p = suite.project(config('pachca:\n  retry: { retries: 0 }', SINGLE), TEMPLATES);
+    suite.sandbox.faults.add({ kind: 'status', status: 500, method: 'POST', path: '/messages', times: 1 });
     const failed = await runJob('single');
     expect(failed.code, failed.stderr).toBe(1);
     expect(failed.stderr).toMatch(/E_DELIVERY/);
     expect(posts().map((e) => e.status)).toEqual([500]);
-    expect(sandbox.store.messages(102)).toHaveLength(0);
+    expect(suite.sandbox.store.messages(102)).toHaveLength(0);
     const ledger = await openLedger('sqlite:state/ledger.db', p);
     try {
       expect(await ledger.getRun('single', new Date(SLOT))).toMatchObject({ status: 'failed', attempts: 1 });
@@ -99,19 +85,19 @@ describe('pachca: settings from the config reach the client', () => {
       await ledger.close();
     }
 
-    sandbox.reset();
+    suite.sandbox.reset();
     p.cleanup();
-    p = project(config('', SINGLE), TEMPLATES);
-    sandbox.faults.add({ kind: 'status', status: 500, method: 'POST', path: '/messages', times: 1 });
+    p = suite.project(config('', SINGLE), TEMPLATES);
+    suite.sandbox.faults.add({ kind: 'status', status: 500, method: 'POST', path: '/messages', times: 1 });
     const ok = await runJob('single');
     expect(ok.code, ok.stderr).toBe(0);
     expect(posts().map((e) => e.status)).toEqual([500, 201]);
-    expect(sandbox.store.messages(102)).toHaveLength(1);
+    expect(suite.sandbox.store.messages(102)).toHaveLength(1);
   });
 
   it('timeouts.request: 1s gives up on a POST the sandbox holds for 3 s, with a timeout error', async () => {
-    p = project(config('pachca:\n  retry: { retries: 0 }\n  timeouts: { request: 1s }', SINGLE), TEMPLATES);
-    sandbox.faults.add({ kind: 'delay', ms: 3_000, method: 'POST', path: '/messages' });
+    suite.project(config('pachca:\n  retry: { retries: 0 }\n  timeouts: { request: 1s }', SINGLE), TEMPLATES);
+    suite.sandbox.faults.add({ kind: 'delay', ms: 3_000, method: 'POST', path: '/messages' });
     const r = await runJob('single');
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/E_DELIVERY/);
@@ -121,15 +107,15 @@ describe('pachca: settings from the config reach the client', () => {
     expect(post).toMatchObject({ outcome: 'client-closed', status: null, fault: 'delay' });
     expect(post!.durationMs).toBeGreaterThanOrEqual(900);
     expect(post!.durationMs).toBeLessThan(2_500);
-    expect(sandbox.store.messages(102)).toHaveLength(0);
+    expect(suite.sandbox.store.messages(102)).toHaveLength(0);
   });
 
   it('with the default timeouts the same 3 s delay is waited out and delivered', async () => {
-    p = project(config('pachca:\n  retry: { retries: 0 }', SINGLE), TEMPLATES);
-    sandbox.faults.add({ kind: 'delay', ms: 3_000, method: 'POST', path: '/messages' });
+    suite.project(config('pachca:\n  retry: { retries: 0 }', SINGLE), TEMPLATES);
+    suite.sandbox.faults.add({ kind: 'delay', ms: 3_000, method: 'POST', path: '/messages' });
     const r = await runJob('single');
     expect(r.code, r.stderr).toBe(0);
     expect(posts()).toEqual([expect.objectContaining({ status: 201, fault: 'delay' })]);
-    expect(sandbox.store.messages(102)).toHaveLength(1);
+    expect(suite.sandbox.store.messages(102)).toHaveLength(1);
   });
 });

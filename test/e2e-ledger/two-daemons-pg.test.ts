@@ -2,10 +2,8 @@
  * Two daemons with the same config on one PostgreSQL ledger (replicas): both fire every slot,
  * the ledger's claim lets exactly one of them post it.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import type { Project } from '../helpers/project.js';
-import { Children, PG, cliEnv, countBySlot, dropPgSchema, logged, pgSchema, pgUrl, project, terminate, waitFor, waitStarted } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { PG, cliEnv, countBySlot, ledgerSuite, logged, pgUrl, terminate, waitFor, waitStarted } from './helpers.js';
 
 const CONFIG = `
 version: 1
@@ -24,35 +22,19 @@ jobs:
 if (!PG) console.warn('test/e2e-ledger/two-daemons-pg.test.ts: SKIPPED — PACHCA_DIGEST_TEST_PG is not set (scripts/start-postgres.sh prints a URL)');
 
 describe.skipIf(!PG)('two daemons on one PostgreSQL ledger', () => {
-  let sandbox: Sandbox;
-  let p: Project | undefined;
-  let schema: string | undefined;
-  const children = new Children();
-
-  beforeAll(async () => {
-    sandbox = await startSandbox({ tokens: ['e2e-ledger-token'] });
-  });
-  afterAll(async () => {
-    await sandbox.close();
-  });
-  afterEach(async () => {
-    await children.killAll();
-    if (schema) await dropPgSchema(schema);
-    p?.cleanup();
-    sandbox.reset();
-  });
+  const suite = ledgerSuite();
 
   it('post every slot exactly once between them', async () => {
-    schema = pgSchema('replicas');
-    p = project(CONFIG, { 'pulse.hbs': 'pulse slot={{slot}}\n' });
-    const env = cliEnv(sandbox, { PACHCA_DIGEST_STATE: pgUrl(schema) });
-    const a = children.spawn(['run', '--log-format', 'json'], { cwd: p.dir, env });
-    const b = children.spawn(['run', '--log-format', 'json'], { cwd: p.dir, env });
+    const schema = suite.pgSchema('replicas');
+    const p = suite.project(CONFIG, { 'pulse.hbs': 'pulse slot={{slot}}\n' });
+    const env = cliEnv(suite.sandbox, { PACHCA_DIGEST_STATE: pgUrl(schema) });
+    const a = suite.children.spawn(['run', '--log-format', 'json'], { cwd: p.dir, env });
+    const b = suite.children.spawn(['run', '--log-format', 'json'], { cwd: p.dir, env });
     await Promise.all([waitStarted(a), waitStarted(b)]);
     const bothUp = Date.now();
 
     // Three slots after both daemons are up, each contended by both.
-    await waitFor(() => [...countBySlot(sandbox.store.messages(101)).keys()].filter((s) => Date.parse(s) > bothUp).length >= 3, {
+    await waitFor(() => [...countBySlot(suite.sandbox.store.messages(101)).keys()].filter((s) => Date.parse(s) > bothUp).length >= 3, {
       timeoutMs: 12_000,
       what: 'three slots posted while both daemons run',
     });
@@ -60,10 +42,10 @@ describe.skipIf(!PG)('two daemons on one PostgreSQL ledger', () => {
     expect(ea, a.stderr()).toEqual({ code: 0, signal: null });
     expect(eb, b.stderr()).toEqual({ code: 0, signal: null });
 
-    const counts = countBySlot(sandbox.store.messages(101));
+    const counts = countBySlot(suite.sandbox.store.messages(101));
     expect(counts.size).toBeGreaterThanOrEqual(3);
     for (const [slot, n] of counts) expect(n, `slot ${slot}`).toBe(1);
-    expect(sandbox.store.messages(101).every((m) => m.deleted_at === null && /^pulse slot=/.test(m.content))).toBe(true);
+    expect(suite.sandbox.store.messages(101).every((m) => m.deleted_at === null && /^pulse slot=/.test(m.content))).toBe(true);
 
     // Both really competed: for each contended slot one daemon ran it and the other found it claimed.
     const ran = (s: typeof a) => new Set(logged(s, 'run started').map((l) => String(l.slot)));

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { makeProject, runCli, type Project } from '../helpers/project.js';
-import { startRecorder, type Recorder } from './helpers.js';
+import { CONFIG_HEAD, startRecorder, type Recorder } from './helpers.js';
 
 const TOKEN = 'pd-alerts-token-Vb93kQ0x';
 const PING_PATH = '/ping/3f0c9a4e-secret-uuid';
@@ -15,11 +15,7 @@ const PING_PATH = '/ping/3f0c9a4e-secret-uuid';
 const ERROR_TEXT = `**Всё** сломалось _совсем_ [тут](https://evil.example) @all ${TOKEN}`;
 
 const config = (heartbeat: string) => `
-version: 1
-state:
-  url: sqlite:state/ledger.db
-pachca:
-  retry: { retries: 0 }
+${CONFIG_HEAD}
 alerts:
   chat_id: 104
   on: [failure, recovery]

@@ -5,16 +5,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { makeProject, spawnCli, waitFor, type Project, type Spawned } from '../helpers/project.js';
-import { freePort, get, portOpen, sample } from './helpers.js';
+import { CONFIG_HEAD, freePort, get, portOpen, sample } from './helpers.js';
 
 const TOKEN = 'pd-daemon-token-Lm27Qx9w';
 
 const CONFIG = `
-version: 1
-state:
-  url: sqlite:state/ledger.db
-pachca:
-  retry: { retries: 0 }
+${CONFIG_HEAD}
 jobs:
   - name: every-second
     schedule: "* * * * * *"

@@ -2,6 +2,16 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 
+/**
+ * The head of the configs these tests run: a SQLite ledger inside the project and no client
+ * retries, so one injected fault fails a run at once.
+ */
+export const CONFIG_HEAD = `version: 1
+state:
+  url: sqlite:state/ledger.db
+pachca:
+  retry: { retries: 0 }`;
+
 /** A port that was free a moment ago (for commands that print no bound port). */
 export async function freePort(): Promise<number> {
   const srv = createNetServer();

@@ -6,18 +6,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { makeProject, runCli, type CliResult, type Project } from '../helpers/project.js';
-import { jsonLines } from './helpers.js';
+import { CONFIG_HEAD, jsonLines } from './helpers.js';
 
 const TOKEN = 'pd-live-Zq81xK3vN7tR2mW5';
 const OTHER = 'pd-live-only-this-one-works-4711';
 const SLOT = '2026-11-24T09:00:00+03:00';
 
 const CONFIG = `
-version: 1
-state:
-  url: sqlite:state/ledger.db
-pachca:
-  retry: { retries: 0 }
+${CONFIG_HEAD}
 jobs:
   - name: sales
     schedule: "0 9 * * *"

@@ -68,8 +68,9 @@ export interface Spawned {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function spawnCli(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): Spawned {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+/** The CLI as a child process; `cli` runs another build of it (default: dist/ of this checkout). */
+export function spawnCli(args: string[], options: { cwd: string; env?: Record<string, string | undefined>; cli?: string }): Spawned {
+  const child = spawn(process.execPath, [options.cli ?? CLI, ...args], { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));
