@@ -258,7 +258,22 @@ export class Daemon {
     for (const r of runs) {
       if (r.status !== 'running' || r.leaseUntil.getTime() > now.getTime()) continue;
       const s = this.#states.get(r.job);
-      if (!s || s.running.size > 0 || now.getTime() - r.slot.getTime() > s.job.startingDeadlineMs) continue;
+      if (!s || s.running.size > 0) continue;
+      if (now.getTime() - r.slot.getTime() > s.job.startingDeadlineMs) {
+        // Too late to post: close it as failed so it stops showing as running (and can be pruned).
+        await this.#opts.store
+          .finish(r.id, {
+            status: 'failed',
+            now,
+            error: {
+              code: 'E_ABORTED',
+              message: `abandoned: the process running it (${r.owner}) stopped, and the slot is past starting_deadline`,
+              hint: 'Nothing more is sent for this slot; `run-job <job> --slot <slot> --force` sends it deliberately.',
+            },
+          })
+          .catch((err) => this.#opts.logger.warn({ job: r.job, err: err instanceof Error ? err.message : String(err) }, 'could not close an abandoned run'));
+        continue;
+      }
       this.#opts.logger.warn({ job: r.job, slot: r.slot.toISOString(), owner: r.owner }, 'taking over a run whose process stopped renewing its lease');
       void this.#launch(s, r.slot, false, false);
     }

@@ -293,4 +293,20 @@ describe('Daemon', () => {
     await vi.advanceTimersByTimeAsync(100);
     expect(r.slots).toEqual(['2026-11-24T08:00:00.000Z']);
   });
+
+  it('closes a run left running past its starting deadline as failed instead of posting it late', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-24T06:00:05Z') });
+    const slot = new Date('2026-11-24T06:00:00Z');
+    await store.setFlag('first-seen:old', '2026-11-01T00:00:00.000Z');
+    await store.claim('old', slot, { owner: 'dead-process', leaseMs: 10_000, now: new Date() });
+    vi.setSystemTime(new Date('2026-11-24T09:00:00Z')); // 3 h later: past the 2 h deadline
+    const r = recorder(store);
+    const d = make([job({ name: 'old', schedule: '0 9 * * *' })], r);
+    await d.start();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(r.slots).toEqual([]);
+    const run = await store.getRun('old', slot);
+    expect(run?.status).toBe('failed');
+    expect(run?.error?.message).toMatch(/abandoned/);
+  });
 });
