@@ -60,7 +60,7 @@ export async function afterRun({ config, job, outcome, store, client, logger }: 
     await pingHeartbeat(heartbeat, { logger: log });
   }
 
-  if (store) {
+  if (store && pruneDue(store)) {
     try {
       const removed = await store.prune({
         keepRuns: config.state.retention.runs,
@@ -71,4 +71,18 @@ export async function afterRun({ config, job, outcome, store, client, logger }: 
       log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not prune the ledger');
     }
   }
+}
+
+/**
+ * Retention is enforced at most every few minutes per ledger: a daemon finishing a thousand runs
+ * in one minute would otherwise scan the runs table a thousand times. A one-shot run-job prunes once.
+ */
+const PRUNE_EVERY_MS = 5 * 60_000;
+const lastPrune = new WeakMap<StateStore, number>();
+function pruneDue(store: StateStore): boolean {
+  const now = Date.now();
+  const last = lastPrune.get(store);
+  if (last !== undefined && now - last < PRUNE_EVERY_MS) return false;
+  lastPrune.set(store, now);
+  return true;
 }
