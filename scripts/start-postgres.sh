@@ -89,23 +89,38 @@ max_connections = 100
 EOF
 fi
 
-if is_running; then
-  log "already running ($DATA)"
-else
+start_cluster() {
   log "starting on 127.0.0.1:$PORT"
   # The port is passed at start time so PACHCA_DIGEST_PG_PORT also applies to an existing data dir.
   # pg_ctl -w waits for readiness; a stale postmaster.pid from a crash is handled by postgres itself.
   as_pg "$BIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" -o "-p $PORT" -w -t 60 start >/dev/null \
     || { tail -n 20 "$DATA/server.log" >&2 || true; die "PostgreSQL did not start (log: $DATA/server.log)"; }
+}
+
+wait_ready() {
+  for _ in $(seq 1 "$1"); do
+    if "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" -U postgres; then return 0; fi
+    sleep 0.5
+  done
+  return 1
+}
+
+if is_running; then
+  log "already running ($DATA)"
+else
+  start_cluster
 fi
 
-# Ready means accepting TCP connections on the port we print (a running cluster may have been started elsewhere).
-for _ in $(seq 1 60); do
-  if "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" -U postgres; then break; fi
-  sleep 0.5
-done
-"$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" -U postgres \
-  || die "the cluster in $DATA runs but does not accept connections on 127.0.0.1:$PORT (was it started with another port? try: $0 stop)"
+# Ready means accepting TCP connections on the port we print. A cluster that looked running may be
+# the remains of a killed one (its postmaster.pid not yet stale): if it goes away, start it again.
+if ! wait_ready 60; then
+  if ! is_running; then
+    start_cluster
+    wait_ready 60 || die "PostgreSQL in $DATA started but does not accept connections on 127.0.0.1:$PORT"
+  else
+    die "the cluster in $DATA runs but does not accept connections on 127.0.0.1:$PORT (was it started with another port? try: $0 stop)"
+  fi
+fi
 
 psql_pg() { "$BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres -d postgres "$@"; }
 if [[ "$(psql_pg -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'")" != "1" ]]; then
