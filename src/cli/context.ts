@@ -9,7 +9,7 @@ import { registerSecret } from '../observability/secrets.js';
 import { Emitter, type DigestEmitter } from '../events.js';
 import type { JobConfig, LoadedConfig } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
-import type { PachcaClient } from '../pachca/client.js';
+import type { PachcaClient, PachcaClientOptions } from '../pachca/client.js';
 import type { StateStore } from '../state/types.js';
 import type { Sandbox, WebOptions } from '../sandbox/index.js';
 
@@ -53,6 +53,19 @@ export function ownerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
+/** The client settings from the config, for every client the CLI builds (one place, not three). */
+export function clientOptions(config: LoadedConfig, token: string, baseUrl: string, events: DigestEmitter): PachcaClientOptions {
+  return {
+    token,
+    baseUrl,
+    rateLimits: config.pachca.rateLimits,
+    retry: config.pachca.retry,
+    timeouts: config.pachca.timeouts,
+    maxMessageBytes: config.pachca.maxMessageBytes,
+    events,
+  };
+}
+
 export interface Delivery {
   /** Where messages go, for the user: a real Pachca, an external sandbox or the in-process one. */
   description: string;
@@ -76,15 +89,7 @@ export async function resolveDelivery(
   const { PachcaClient } = await import('../pachca/index.js');
   let client: PachcaClient | undefined;
   const makeClient = (baseUrl: string, token: string) => () =>
-    (client ??= new PachcaClient({
-      token,
-      baseUrl,
-      rateLimits: config.pachca.rateLimits,
-      retry: config.pachca.retry,
-      timeouts: config.pachca.timeouts,
-      maxMessageBytes: config.pachca.maxMessageBytes,
-      events,
-    }));
+    (client ??= new PachcaClient(clientOptions(config, token, baseUrl, events)));
   const closeClient = async () => {
     await client?.close();
   };
@@ -151,15 +156,7 @@ export async function previewClient(config: LoadedConfig, events: DigestEmitter)
         hint: 'Set PACHCA_TOKEN to preview with real data, point PACHCA_API_URL at a running sandbox, or pass --metrics FILE.',
       });
     }
-    real = new PachcaClient({
-      token: config.pachca.token || 'sandbox',
-      baseUrl: config.pachca.baseUrl,
-      rateLimits: config.pachca.rateLimits,
-      retry: config.pachca.retry,
-      timeouts: config.pachca.timeouts,
-      maxMessageBytes: config.pachca.maxMessageBytes,
-      events,
-    });
+    real = new PachcaClient(clientOptions(config, config.pachca.token || 'sandbox', config.pachca.baseUrl, events));
     const target = real;
     guarded = new Proxy(target, {
       get(t, prop) {

@@ -9,7 +9,7 @@ import { afterRun } from '../../pipeline/after-run.js';
 import { latestSlot, parseCron } from '../../scheduler/index.js';
 import type { PachcaClient } from '../../pachca/client.js';
 import type { Sandbox, WebOptions } from '../../sandbox/index.js';
-import { loadConfigFor, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, type GlobalOptions, type Io } from '../context.js';
+import { clientOptions, loadConfigFor, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, type GlobalOptions, type Io } from '../context.js';
 import { webJobsProvider } from '../web-jobs.js';
 
 export interface DaemonFlags {
@@ -196,7 +196,7 @@ export async function sandboxCommand(flags: { port?: string; host?: string }, g:
     attachLogging(events, logger);
     const { PachcaClient } = await import('../../pachca/index.js');
     let client: PachcaClient | undefined;
-    const getClient = () => (client ??= new PachcaClient({ token: 'sandbox', baseUrl: late.sandbox!.baseUrl, events, rateLimits: cfg.pachca.rateLimits, retry: cfg.pachca.retry, timeouts: cfg.pachca.timeouts, maxMessageBytes: cfg.pachca.maxMessageBytes }));
+    const getClient = () => (client ??= new PachcaClient(clientOptions(cfg, 'sandbox', late.sandbox!.baseUrl, events)));
     const store = await openStore('sqlite::memory:', cfg);
     const run = runner(() => cfg, getClient, store, events, logger, ownerId());
     web = { jobs: webJobsProvider(() => cfg, runNowFor(() => cfg, run)) };
