@@ -2,13 +2,10 @@
  * Error answers with the real API's body shapes: ApiError `{errors:[…]}` for 4xx validation and
  * lookups, OAuthError `{error, error_description}` for authentication.
  */
-export interface ApiErrorItem {
-  key: string;
-  value: string | null;
-  message: string;
-  code: string;
-  payload: Record<string, unknown> | null;
-}
+// One wire shape for both ends: the sandbox answers with what the client parses.
+import type { ApiErrorItem } from '../pachca/errors.js';
+
+export type { ApiErrorItem };
 
 export interface ApiErrorBody {
   errors: ApiErrorItem[];
