@@ -17,6 +17,7 @@ import { parseStateUrl } from '../state/url.js';
 import { CLIENT_DEFAULTS } from '../pachca/defaults.js';
 import { CONFIG_DEFAULTS as D } from './defaults.js';
 import { describeValue, didYouMean, issuesToProblems, type Problem } from './issues.js';
+import { compileAttachments } from './attachments.js';
 import {
   configSchema,
   defaultsSchema,
@@ -279,7 +280,7 @@ class Loader {
 
   private missingTemplatesDir: { dir: string; reported: boolean } | undefined;
 
-  private template(rel: string, path: PathSegment[]): CompiledTemplate | null {
+  private template(rel: string, path: PathSegment[], lint = true): CompiledTemplate | null {
     if (!this.engine) {
       const m = this.missingTemplatesDir!;
       if (m.reported) return null;
@@ -307,7 +308,7 @@ class Loader {
     let compiled: CompiledTemplate | null = null;
     try {
       compiled = this.engine.compileFile(relative(templatesDir, abs));
-      for (const w of lintMessage(compiled.source)) {
+      for (const w of lint ? lintMessage(compiled.source) : []) {
         this.warnings.push(`${displayPath(this.cwd, abs)}:${w.line}: ${w.message} (${w.hint})`);
       }
     } catch (err) {
@@ -370,7 +371,15 @@ class Loader {
     const template = this.template(job.template, [...p, 'template']);
     const targets = this.targets(job, p, defaults);
     const alerts = job.alerts ? this.alerts(job.alerts, [...p, 'alerts']) : undefined;
-    if (!sources || !template || !targets) return undefined;
+    const attachments = compileAttachments(job.attachments, [...p, 'attachments'], {
+      problem: (path, message, hint) => this.problem(path, message, hint),
+      inline: (source, path) => this.inline(source, path),
+      // A .md card renders headings and tables: the message lint does not apply.
+      template: (rel, path) => this.template(rel, path, false),
+      position: (path) => this.position(path),
+      hasForEach: job.for_each !== undefined,
+    });
+    if (!sources || !template || !targets || !attachments) return undefined;
 
     const out: JobConfig = {
       name: job.name,
@@ -398,6 +407,7 @@ class Loader {
       position: this.position(p),
     };
     if (job.description !== undefined) out.description = job.description;
+    if (attachments.length > 0) out.attachments = attachments;
     if (job.for_each) out.forEach = job.for_each;
     if (job.skip_if) out.skipIf = job.skip_if;
     if (alerts) out.alerts = alerts;
