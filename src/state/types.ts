@@ -15,6 +15,18 @@ export interface DeliveryRecord {
   chatId: number | null;
   url: string | null;
   deliveredAt: Date;
+  /** Files attached to the message (uploaded keys), as posted; absent when none. */
+  files?: DeliveredFile[];
+}
+
+/** One attached file as the message carries it (Pachca's `files[]` item). */
+export interface DeliveredFile {
+  key: string;
+  name: string;
+  file_type: string;
+  size: number;
+  width?: number;
+  height?: number;
 }
 
 export interface RunRecord {
