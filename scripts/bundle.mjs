@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const out = resolve('dist/bin');
-const external = ['better-sqlite3', 'pg', 'pg-native', 'playwright-core', 'undici'];
+const external = ['better-sqlite3', 'pg', 'pg-native', 'playwright-core', 'undici', '@resvg/resvg-js'];
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
