@@ -10,6 +10,7 @@ import type { AttachmentRenderOptions, AttachmentSpec, ChartSpec, RenderedFile }
 export type * from './types.js';
 export type { ChartImage } from './chart.js';
 export { EXTENSIONS, fileName, attachmentInfos } from './names.js';
+export { toNumber, toTime, lttb } from './data.js';
 
 type Context = Record<string, unknown>;
 

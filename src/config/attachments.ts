@@ -138,12 +138,12 @@ export interface AttachmentTools {
 }
 
 /** Parsed attachments → specs; null when one of them has a problem (reported through `t`). */
-export function compileAttachments(list: RawAttachment[] | undefined, p: PathSegment[], t: AttachmentTools): AttachmentSpec[] | null {
+export function compileAttachments(list: RawAttachment[] | undefined, p: PathSegment[], t: AttachmentTools, offset = 0): AttachmentSpec[] | null {
   if (!list) return [];
   const out: AttachmentSpec[] = [];
   let ok = true;
   list.forEach((raw, i) => {
-    const path = [...p, i];
+    const path = [...p, i + offset];
     const kinds = ATTACHMENT_KINDS.filter((k) => raw[k] !== undefined);
     if (kinds.length !== 1) {
       t.problem(path, kinds.length === 0 ? 'an attachment needs one kind' : `an attachment has ${kinds.join(' and ')}; each list item is one attachment`,

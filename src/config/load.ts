@@ -17,7 +17,7 @@ import { parseStateUrl } from '../state/url.js';
 import { CLIENT_DEFAULTS } from '../pachca/defaults.js';
 import { CONFIG_DEFAULTS as D } from './defaults.js';
 import { describeValue, didYouMean, issuesToProblems, type Problem } from './issues.js';
-import { compileAttachments } from './attachments.js';
+import { attachmentSchema, compileAttachments, type RawAttachment } from './attachments.js';
 import {
   configSchema,
   defaultsSchema,
@@ -364,6 +364,13 @@ class Loader {
       // Keep going where it does not depend on the failed parts: templates and sources report their own errors.
       if (typeof raw.template === 'string') this.template(raw.template, [...p, 'template']);
       await this.rawSources(raw, p);
+      // Attachments that parse on their own still get their deeper checks (paths, templates, sheet names).
+      if (Array.isArray(raw.attachments)) {
+        raw.attachments.forEach((item, k) => {
+          const one = attachmentSchema().safeParse(item);
+          if (one.success) this.attachments([one.data], [...p, 'attachments'], raw.for_each !== undefined, k);
+        });
+      }
       return undefined;
     }
     const job = parsed.data as RawJob;
@@ -371,14 +378,7 @@ class Loader {
     const template = this.template(job.template, [...p, 'template']);
     const targets = this.targets(job, p, defaults);
     const alerts = job.alerts ? this.alerts(job.alerts, [...p, 'alerts']) : undefined;
-    const attachments = compileAttachments(job.attachments, [...p, 'attachments'], {
-      problem: (path, message, hint) => this.problem(path, message, hint),
-      inline: (source, path) => this.inline(source, path),
-      // A .md card renders headings and tables: the message lint does not apply.
-      template: (rel, path) => this.template(rel, path, false),
-      position: (path) => this.position(path),
-      hasForEach: job.for_each !== undefined,
-    });
+    const attachments = this.attachments(job.attachments, [...p, 'attachments'], job.for_each !== undefined);
     if (!sources || !template || !targets || !attachments) return undefined;
 
     const out: JobConfig = {
@@ -413,6 +413,17 @@ class Loader {
     if (alerts) out.alerts = alerts;
     if (job.heartbeat_url) out.heartbeatUrl = job.heartbeat_url;
     return out;
+  }
+
+  private attachments(list: RawAttachment[] | undefined, path: PathSegment[], hasForEach: boolean, offset = 0) {
+    return compileAttachments(list, path, {
+      problem: (at, message, hint) => this.problem(at, message, hint),
+      inline: (source, at) => this.inline(source, at),
+      // A .md card renders headings and tables: the message lint does not apply.
+      template: (rel, at) => this.template(rel, at, false),
+      position: (at) => this.position(at),
+      hasForEach,
+    }, offset);
   }
 
   private exactlyOne(raw: Record<string, unknown>, p: PathSegment[], keys: [string, string], what: string): void {
