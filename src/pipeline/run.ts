@@ -18,7 +18,6 @@ import { computePeriod, latestSlot, parseCron, toZonedIso } from '../scheduler/i
 import { isEmptyValue, splitPath } from '../util/path.js';
 import { baseContext, planMessages, type Plan, type PlannedMessage, type RenderContext } from './plan.js';
 import { renderAttachments } from '../attachments/index.js';
-import { uploadFiles } from '../pachca/uploads.js';
 import type { MessageFile } from '../pachca/types.js';
 
 export type RunStatus = 'succeeded' | 'failed' | 'skipped' | 'already-done' | 'in-progress';
@@ -450,6 +449,8 @@ interface Sent {
 /** Uploads a message's files; all of them, or the message is not posted. */
 async function upload(client: PachcaClient, m: PlannedMessage, signal: AbortSignal): Promise<MessageFile[] | undefined> {
   if (!m.files) return undefined;
+  // Loaded here: dry runs and jobs without files never load the HTTP stack.
+  const { uploadFiles } = await import('../pachca/uploads.js');
   return uploadFiles(
     client,
     m.files.map((f) => ({ name: f.name, bytes: f.bytes, contentType: f.contentType, fileType: f.fileType, ...(f.width ? { width: f.width, height: f.height } : {}) })),
