@@ -249,6 +249,38 @@ if (chromium.skip) {
       expect(await page.locator('.chat-item[data-chat-id="101"] .chat-count').textContent()).toBe('3');
     });
 
+    it('opens the message link the API returns: that chat, the message scrolled to and highlighted', async () => {
+      const first = await send({ entity_id: 102, content: 'Первое' });
+      // Tall filler (under the 20-per-chat burst) so the first message is far above the bottom.
+      for (let i = 0; i < 15; i++) await send({ entity_id: 102, content: `заполнитель ${i}` + "\n.".repeat(12) });
+      const parent = await send({ entity_id: 101, content: 'Родитель треда' });
+      const thread = await call(sb, 'POST', `/messages/${parent.id}/thread`);
+      const inThread = await send({ entity_type: 'thread', entity_id: thread.body.data.id, content: 'В треде' });
+      // Something newer elsewhere: following the latest chat must not win over the link.
+      await send({ entity_id: 104, content: 'Свежее в другом чате' });
+
+      const url = (await call(sb, 'GET', `/messages/${first.id}`)).body.data.url as string;
+      expect(url).toBe(`${sb.origin}/chats/102#message-${first.id}`);
+      expect((await fetch(url)).status).toBe(200);
+      await page.goto('about:blank');
+      await page.goto(url);
+      await msg(first.id).waitFor();
+      expect(await page.locator('.chat-item.active').getAttribute('data-chat-id')).toBe('102');
+      await expect.poll(() => msg(first.id).evaluate((e) => e.classList.contains('fresh'))).toBe(true);
+      // Scrolled to: the first of many messages is in view, not the bottom of the chat.
+      await expect.poll(() => msg(first.id).isVisible()).toBe(true);
+      const box = await msg(first.id).boundingBox();
+      expect(box!.y).toBeGreaterThan(0);
+      expect(box!.y).toBeLessThan(860);
+
+      // A thread message lives in the thread's own chat; its link opens the parent's chat.
+      const threadUrl = (await call(sb, 'GET', `/messages/${inThread.id}`)).body.data.url as string;
+      await page.goto('about:blank');
+      await page.goto(threadUrl);
+      await page.locator(`#message-${parent.id} .children.thread #message-${inThread.id}`).waitFor();
+      expect(await page.locator('.chat-item.active').getAttribute('data-chat-id')).toBe('101');
+    });
+
     it('keeps hostile content inert', async () => {
       const payloads = [
         '<img src=x onerror="window.__xss=\'img\';alert(1)">',
