@@ -31,6 +31,7 @@ export function selectChat(id: number, focus: number | null = null): void {
   S.chatId = id;
   S.known = null;
   S.focus = focus;
+  S.linked = focus;
   S.unread.delete(id);
   history.replaceState(null, '', focus ? '/chats/' + id + '#message-' + focus : '/#chat-' + id);
   showView('messages');
@@ -88,9 +89,14 @@ function latestChat() {
   return best ?? S.chats[0] ?? null;
 }
 
-function applyState(data: WebState): void {
+function applyState(data: WebState, asked: number | null): void {
+  // Another chat was opened while this answer was on its way: it is stale, load again.
+  if (asked !== S.chatId) {
+    again = true;
+    return;
+  }
   // The server opens a thread's chat as its parent's (where the thread is shown).
-  if (data.chat && S.chatId !== null && data.chat.id !== S.chatId) S.chatId = data.chat.id;
+  if (data.chat && asked !== null && data.chat.id !== asked) S.chatId = data.chat.id;
   S.baseUrl = data.baseUrl;
   S.maxBytes = data.maxContentBytes;
   S.users = new Map(data.users.map((u) => [u.id, u]));
@@ -126,8 +132,9 @@ export async function refresh(): Promise<void> {
   }
   loading = true;
   try {
-    const q = S.chatId === null ? '' : '?chat_id=' + encodeURIComponent(S.chatId);
-    applyState(await getJson<WebState>('/__web/api/state' + q));
+    const asked = S.chatId;
+    const q = asked === null ? '' : '?chat_id=' + encodeURIComponent(asked);
+    applyState(await getJson<WebState>('/__web/api/state' + q), asked);
   } catch {
     // the next event or poll retries
   } finally {

@@ -81,6 +81,7 @@ function start(): void {
   if (at) {
     S.chatId = at.chatId;
     S.focus = at.messageId;
+    S.linked = at.messageId;
     S.follow = false;
   }
   window.addEventListener('hashchange', () => {

@@ -84,6 +84,7 @@ export function messageEl(m: WebMessage, ctx: MessageContext = { small: false, u
   art.id = 'message-' + m.id;
   art.dataset.id = String(m.id);
   if (S.known && !S.known.has(m.id)) art.classList.add('fresh');
+  if (S.linked === m.id) art.classList.add('linked');
   art.appendChild(avatarEl(m, name, ctx.small));
   const body = el('div', 'msg-body');
   body.appendChild(metaEl(m, name));

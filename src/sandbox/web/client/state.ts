@@ -18,6 +18,8 @@ export interface PageState {
   known: Set<number> | null;
   /** A message to scroll to once its chat is painted. */
   focus: number | null;
+  /** The message a link pointed at: marked until another chat is opened, across repaints. */
+  linked: number | null;
   view: View;
   jobsEnabled: boolean;
   maxBytes: number;
@@ -34,6 +36,7 @@ export const S: PageState = {
   unread: new Set(),
   known: null,
   focus: null,
+  linked: null,
   view: 'messages',
   jobsEnabled: false,
   maxBytes: 40000,
