@@ -3,6 +3,7 @@ import { DigestError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { STATE_DEFAULTS } from './defaults.js';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations.js';
+import { interactionLedger, type InteractionLedger } from './interactions.js';
 import { checkDate, closedError, newRunId, sortDeliveries, stateError, toJson, unknownRunError } from './shared.js';
 import type {
   ClaimOptions,
@@ -99,6 +100,13 @@ function scrub(message: string, connectionString: string): string {
 export class PostgresStateStore implements StateStore {
   readonly kind = 'postgres' as const;
   private closed = false;
+  readonly interactions: InteractionLedger = interactionLedger({
+    run: (sql, params) =>
+      this.op('interactions', async () => {
+        const r = await this.pool.query(sql, params);
+        return { rows: r.rows as Array<Record<string, unknown>>, changes: r.rowCount ?? 0 };
+      }),
+  });
 
   constructor(
     private readonly pool: Pool,

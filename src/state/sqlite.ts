@@ -4,6 +4,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { DigestError } from '../errors.js';
 import { STATE_DEFAULTS } from './defaults.js';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations.js';
+import { interactionLedger, sqliteNamedParams, type InteractionLedger } from './interactions.js';
 import {
   checkDate,
   closedError,
@@ -89,6 +90,15 @@ export class SqliteStateStore implements StateStore {
   readonly kind = 'sqlite' as const;
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
   private closed = false;
+  readonly interactions: InteractionLedger = interactionLedger({
+    run: (sql, params) =>
+      this.op('interactions', () => {
+        const st = this.sql(sql);
+        const bound = sqliteNamedParams(params);
+        if (st.reader) return { rows: st.all(bound) as Array<Record<string, unknown>>, changes: 0 };
+        return { rows: [], changes: st.run(bound).changes };
+      }),
+  });
 
   constructor(
     private readonly db: Db,

@@ -2,6 +2,8 @@
  * The run ledger. Two implementations (SQLite default, PostgreSQL for replicas) behind this one
  * interface, checked by one contract test suite (test/state/contract.ts).
  */
+import type { InteractionLedger } from './interactions.js';
+
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
 
 export interface DeliveryRecord {
@@ -62,6 +64,8 @@ export interface FinishOptions {
 
 export interface StateStore {
   readonly kind: 'sqlite' | 'postgres';
+  /** Handled events, unsubscribes, acknowledgements, message locks (src/state/interactions.ts). */
+  readonly interactions: InteractionLedger;
   /** Apply pending versioned migrations (idempotent, safe with concurrent callers). */
   migrate(): Promise<void>;
   /** Atomically claim (job, slot). A second caller gets `claimed: false` and the current record. */
