@@ -92,6 +92,12 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
 
   let run: RunRecord | null = null;
   if (store) {
+    const refused = retentionRefusal(deps.config, job, slot, started, req.force ?? false);
+    if (refused) {
+      outcome.status = 'failed';
+      outcome.error = refused;
+      return outcome;
+    }
     const claim = await store.claim(job.name, slot, {
       owner: deps.owner,
       leaseMs: deps.config.state.leaseMs,
@@ -263,6 +269,20 @@ function skipIfValue(job: JobConfig, context: RenderContext): unknown {
     cur = (cur as Record<string, unknown>)[key];
   }
   return cur;
+}
+
+/**
+ * A slot older than retention may have been run and pruned already: the ledger cannot tell, so claiming it could
+ * post it a second time. Refused unless forced (nothing is claimed or posted).
+ */
+function retentionRefusal(config: LoadedConfig, job: JobConfig, slot: Date, now: Date, force: boolean): DigestError | null {
+  const days = config.state.retention.days;
+  if (force || slot.getTime() >= now.getTime() - days * 86_400_000) return null;
+  return new DigestError(
+    'E_STATE',
+    `slot ${slot.toISOString()} of "${job.name}" is older than state.retention (${days} days): the ledger may have forgotten whether it already ran`,
+    { hint: 'pass --force to run it anyway (it may post a second time), or raise state.retention.days' },
+  );
 }
 
 /** The run's reporting window, in the job's time zone. */

@@ -46,8 +46,6 @@ interface JobState {
   schedule: CronSchedule;
   next: Date | null;
   running: Map<number, AbortController>;
-  /** node-cron's task for this job, when node-cron accepts the expression. */
-  cronTask?: ScheduledTask;
 }
 
 export const DAEMON_DEFAULTS = {
@@ -61,6 +59,8 @@ export const DAEMON_DEFAULTS = {
 export class Daemon {
   readonly #opts: Required<Pick<DaemonOptions, 'maxSleepMs' | 'shutdownGraceMs' | 'maxCatchUp' | 'maxConcurrentRuns' | 'sweepIntervalMs'>> & DaemonOptions;
   #states = new Map<string, JobState>();
+  /** node-cron wake-ups, one per distinct (schedule, time zone). */
+  #cronTasks = new Map<string, ScheduledTask>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #retryTimers = new Set<ReturnType<typeof setTimeout>>();
   #inflight = new Set<Promise<unknown>>();
@@ -151,30 +151,36 @@ export class Daemon {
       if (!job.enabled) continue;
       const schedule = parseCron(job.schedule);
       const state: JobState = { job, schedule, next: nextSlot(schedule, job.timezone, now), running: new Map() };
-      if (this.#opts.nodeCron !== false && nodeCronValidate(job.schedule)) {
+      // One node-cron task per schedule and zone, not per job: a firing only wakes the loop, and each
+      // task runs its own timer every second (a thousand jobs on one schedule were a thousand timers).
+      const key = `${job.schedule}\u0000${job.timezone}`;
+      if (this.#opts.nodeCron !== false && !this.#cronTasks.has(key) && nodeCronValidate(job.schedule)) {
         // Not started here: start() and reload() arm them, so a constructed-but-idle daemon owns no timers.
-        state.cronTask = createTask(job.schedule, () => this.#tick(), {
-          name: `pachca-digest:${job.name}`,
-          timezone: job.timezone,
-          // Late firings are harmless (the loop decides what is due); no console warnings.
-          suppressMissedWarning: true,
-        });
+        this.#cronTasks.set(
+          key,
+          createTask(job.schedule, () => this.#tick(), {
+            name: `pachca-digest:${job.name}`,
+            timezone: job.timezone,
+            // Late firings are harmless (the loop decides what is due); no console warnings.
+            suppressMissedWarning: true,
+          }),
+        );
       }
       this.#states.set(job.name, state);
     }
   }
 
   #startCronTasks(): void {
-    for (const s of this.#states.values()) {
-      if (!s.cronTask) continue;
-      void s.cronTask.start();
+    for (const task of this.#cronTasks.values()) {
+      void task.start();
       // The loop's own timer keeps the process alive; node-cron's must not hold it open after stop().
-      s.cronTask.unref();
+      task.unref();
     }
   }
 
   #stopCronTasks(): void {
-    for (const s of this.#states.values()) void s.cronTask?.destroy();
+    for (const task of this.#cronTasks.values()) void task.destroy();
+    this.#cronTasks.clear();
   }
 
   /**

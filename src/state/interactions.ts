@@ -49,7 +49,7 @@ export interface InteractionLedger {
 }
 
 export const INTERACTIONS_MIGRATION = {
-  version: 2,
+  version: 3,
   name: 'handled events, unsubscribes, acknowledgements, message locks',
   sqlite: `
     CREATE TABLE digest_handled (
@@ -174,7 +174,3 @@ export function interactionLedger(db: SqlAdapter): InteractionLedger {
   };
 }
 
-/** `$n` parameters as better-sqlite3 binds them: named parameters `1`, `2`, … */
-export function sqliteNamedParams(params: unknown[]): Record<string, unknown> {
-  return Object.fromEntries(params.map((v, i) => [String(i + 1), v]));
-}

@@ -3,8 +3,11 @@
  * interface, checked by one contract test suite (test/state/contract.ts).
  */
 import type { InteractionLedger } from './interactions.js';
-
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
+/**
+ * `interrupted`: the process was told to stop (SIGTERM) before the run finished and handed the claim back; any
+ * process claims it again at once and delivers only what is missing (deliveries are kept).
+ */
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'interrupted';
 
 export interface DeliveryRecord {
   /** Stable key of one message of the run: target + fan-out item + part, e.g. `chat:12#0`. */

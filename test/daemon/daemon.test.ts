@@ -228,6 +228,21 @@ describe('Daemon', () => {
     expect(ours()).toEqual([]);
   });
 
+  it('jobs sharing a schedule and zone share one node-cron task (each task is a timer every second)', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-24T05:59:00Z') });
+    const ours = () => [...getTasks().values()].filter((t) => t.name?.startsWith('pachca-digest:')).length;
+    const r = recorder(store);
+    const jobs = Array.from({ length: 50 }, (_, i) => job({ name: `same-${i}`, schedule: '0 9 * * *' }));
+    jobs.push(job({ name: 'berlin', schedule: '0 9 * * *', timezone: 'Europe/Berlin' }));
+    const d = make(jobs, r);
+    await d.start();
+    expect(ours()).toBe(2);
+    await vi.advanceTimersByTimeAsync(2 * 60_000);
+    expect(r.slots).toHaveLength(50);
+    await d.stop();
+    expect(ours()).toBe(0);
+  });
+
   it('many jobs due at once queue for a bounded number of run places; every slot still runs once', async () => {
     vi.useFakeTimers({ now: new Date('2026-11-24T05:59:59Z') });
     let active = 0;
