@@ -3,6 +3,8 @@
  * Append new versions; never edit an applied one (a ledger outlives the release that created it).
  * Tables carry a `digest_` prefix because a PostgreSQL database is often shared with other services.
  */
+import { INTERACTIONS_MIGRATION } from './interactions.js';
+
 export interface Migration {
   version: number;
   name: string;
@@ -141,6 +143,7 @@ export const MIGRATIONS: readonly Migration[] = [
         CHECK (status IN ('running', 'succeeded', 'failed', 'skipped', 'interrupted'));
     `,
   },
+  INTERACTIONS_MIGRATION,
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
