@@ -33,6 +33,29 @@ export interface UrlButton {
   url: CompiledTemplate;
 }
 
+/** A Pachca `data` button: a click comes back as an event and runs the action. */
+export interface ActionButton {
+  text: CompiledTemplate;
+  action: 'refresh' | 'acknowledge' | 'details' | 'unsubscribe';
+  /** `details`: the direct message's template. */
+  template?: CompiledTemplate;
+}
+
+export type TargetButton = UrlButton | ActionButton;
+
+export function isActionButton(b: TargetButton): b is ActionButton {
+  return 'action' in b;
+}
+
+export interface EventSettings {
+  mode: 'poll' | 'webhook';
+  pollIntervalMs: number;
+  path: string;
+  /** `webhook`: the bot's signing secret (registered as a secret: never printed). */
+  signingSecret?: string;
+  maxAgeMs: number;
+}
+
 export interface TargetSpec {
   /** Exactly one kind; `id` is a number, or a template (fan-out: `{{item.chat_id}}`). */
   kind: 'chat' | 'user' | 'thread';
@@ -40,8 +63,8 @@ export interface TargetSpec {
   displayName?: string;
   displayAvatarUrl?: string;
   linkPreview?: boolean;
-  /** Rows of URL buttons. */
-  buttons: UrlButton[][];
+  /** Rows of URL and action buttons. */
+  buttons: TargetButton[][];
   position: SourcePosition;
 }
 
@@ -126,6 +149,8 @@ export interface LoadedConfig {
   state: StateSettings;
   alerts?: AlertSettings;
   heartbeatUrl?: string;
+  /** How button clicks arrive; absent when the config has no `events:` section. */
+  events?: EventSettings;
   jobs: JobConfig[];
   /** Interpolated values of secret-looking variables (TOKEN, PASSWORD, …) and the token: never print them. */
   secrets?: string[];

@@ -3,7 +3,8 @@
  * Pure (no I/O), so `render`, `run-job --dry-run` and delivery all share it.
  */
 import { DigestError } from '../errors.js';
-import type { JobConfig, TargetSpec } from '../config/types.js';
+import { isActionButton, type JobConfig, type TargetSpec } from '../config/types.js';
+import { encodeButtonData } from '../interactions/index.js';
 import type { CompiledTemplate, RenderOptions } from '../render/types.js';
 import type { Period } from '../sources/define.js';
 import type { CreateMessageInput, EntityType, MessageButton } from '../pachca/types.js';
@@ -71,7 +72,7 @@ export function planMessages(job: JobConfig, context: RenderContext): Plan {
     const group: Plan['groups'][number] = { context: ctx, messages: [] };
     groups.push(group);
     const content = job.template.render(ctx as unknown as Record<string, unknown>, opts);
-    for (const target of job.targets) {
+    for (const [targetIndex, target] of job.targets.entries()) {
       if (content.trim() === '') {
         emptyCount++;
         continue;
@@ -79,7 +80,7 @@ export function planMessages(job: JobConfig, context: RenderContext): Plan {
       const id = resolveTargetId(target, ctx, opts);
       const key = `${target.kind}:${id}${index === null ? '' : `#${index}`}`;
       const input: CreateMessageInput = { entity_type: ENTITY[target.kind], entity_id: id, content };
-      const buttons = renderButtons(target, ctx, opts);
+      const buttons = renderButtons(target, ctx, opts, { job: job.name, slot: context.slot, target: targetIndex, key });
       if (buttons.length > 0) input.buttons = buttons;
       if (target.displayName) input.display_name = target.displayName;
       if (target.displayAvatarUrl) input.display_avatar_url = target.displayAvatarUrl;
@@ -105,12 +106,29 @@ function resolveTargetId(target: TargetSpec, ctx: RenderContext, opts: RenderOpt
   return id;
 }
 
-function renderButtons(target: TargetSpec, ctx: RenderContext, opts: RenderOptions): MessageButton[][] {
+/** Which message an action button belongs to: what its `data` payload carries. */
+interface ButtonOwner {
+  job: string;
+  slot: Date;
+  target: number;
+  key: string;
+}
+
+function renderButtons(target: TargetSpec, ctx: RenderContext, opts: RenderOptions, owner: ButtonOwner): MessageButton[][] {
   const rows: MessageButton[][] = [];
   for (const row of target.buttons) {
     const out: MessageButton[] = [];
     for (const b of row) {
       const text = renderTemplate(b.text, ctx, opts).trim();
+      if (isActionButton(b)) {
+        if (!text) continue;
+        try {
+          out.push({ text, data: encodeButtonData({ action: b.action, ...owner }) });
+        } catch (err) {
+          throw new DigestError('E_TEMPLATE', `button "${text}": ${(err as Error).message}`, { location: target.position, hint: 'Shorten the job name.' });
+        }
+        continue;
+      }
       const url = renderTemplate(b.url, ctx, opts).trim();
       if (!text || !url) continue;
       if (!/^https?:\/\//i.test(url)) {

@@ -8,6 +8,7 @@ import { DigestError } from '../errors.js';
 import { toDate, toDateOrNull, type SqlDriver, type SqlExecutor } from './driver.js';
 import { LATEST_VERSION, MIGRATIONS, MIGRATIONS_TABLE, migrationsTableDdl } from './migrations.js';
 import { checkDate, closedError, newRunId, parseJson, sortDeliveries, stateError, toJson, unknownRunError } from './shared.js';
+import { interactionLedger, type InteractionLedger } from './interactions.js';
 import type { ClaimOptions, ClaimResult, DeliveredFile, DeliveryRecord, FinishOptions, RunRecord, RunStatus, StateStore } from './types.js';
 
 /** JSON columns are read as text so both dialects hand back the same thing (PostgreSQL would parse jsonb). */
@@ -43,6 +44,13 @@ interface DeliveryRow {
 
 export class LedgerStore implements StateStore {
   private closed = false;
+  readonly interactions: InteractionLedger = interactionLedger({
+    run: (sql, params) =>
+      this.op('interactions', async () => {
+        const r = await this.db.query<Record<string, unknown>>(sql, params);
+        return { rows: r.rows, changes: r.rowCount };
+      }),
+  });
 
   constructor(protected readonly db: SqlDriver) {}
 

@@ -3,6 +3,8 @@
  * Append new versions; never edit an applied one (a ledger outlives the release that created it).
  * Tables carry a `digest_` prefix because a PostgreSQL database is often shared with other services.
  */
+import { INTERACTIONS_MIGRATION } from './interactions.js';
+
 export interface Migration {
   version: number;
   name: string;
@@ -141,8 +143,9 @@ export const MIGRATIONS: readonly Migration[] = [
         CHECK (status IN ('running', 'succeeded', 'failed', 'skipped', 'interrupted'));
     `,
   },
+  INTERACTIONS_MIGRATION,
   {
-    version: 3,
+    version: 4,
     name: 'files attached to a delivered message',
     // Nullable and added in place: older rows have no files, and no table rebuild is needed.
     sqlite: 'ALTER TABLE digest_deliveries ADD COLUMN files TEXT;',

@@ -2,6 +2,7 @@
  * The run ledger. Two implementations (SQLite default, PostgreSQL for replicas) behind this one
  * interface, checked by one contract test suite (test/state/contract.ts).
  */
+import type { InteractionLedger } from './interactions.js';
 /**
  * `interrupted`: the process was told to stop (SIGTERM) before the run finished and handed the claim back; any
  * process claims it again at once and delivers only what is missing (deliveries are kept).
@@ -78,6 +79,8 @@ export interface FinishOptions {
 
 export interface StateStore {
   readonly kind: 'sqlite' | 'postgres';
+  /** Handled events, unsubscribes, acknowledgements, message locks (src/state/interactions.ts). */
+  readonly interactions: InteractionLedger;
   /** Apply pending versioned migrations (idempotent, safe with concurrent callers). */
   migrate(): Promise<void>;
   /** Atomically claim (job, slot). A second caller gets `claimed: false` and the current record. */

@@ -6,7 +6,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { DigestEmitter } from '../../events.js';
 import { runJob, type RunOutcome } from '../../pipeline/run.js';
 import { afterRun } from '../../pipeline/after-run.js';
-import { latestSlot, parseCron } from '../../scheduler/index.js';
+import { dueSlots, parseCron } from '../../scheduler/index.js';
 import type { PachcaClient } from '../../pachca/client.js';
 import type { Sandbox, WebOptions } from '../../sandbox/index.js';
 import { clientOptions, loadConfigFor, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, type GlobalOptions, type Io } from '../context.js';
@@ -143,7 +143,10 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
   return EXIT.OK;
 }
 
-/** One pass: run every enabled job whose latest slot is due and not yet claimed, then exit. */
+/**
+ * One pass: every enabled job's due slots (the same rule as the daemon, with no scheduler watching: the latest slot
+ * is on time, older ones are catch-up), then exit. Jobs with nothing to run say why.
+ */
 export async function runDueCommand(flags: { sandbox?: boolean }, g: GlobalOptions, io: Io): Promise<number> {
   const config = await loadConfigFor(g, io);
   const events = newEmitter();
@@ -159,13 +162,27 @@ export async function runDueCommand(flags: { sandbox?: boolean }, g: GlobalOptio
     const due: Array<Promise<void>> = [];
     for (const job of config.jobs) {
       if (!job.enabled) continue;
-      const slot = latestSlot(parseCron(job.schedule), job.timezone, now);
-      if (!slot || now.getTime() - slot.getTime() > job.startingDeadlineMs) continue;
+      const [last, seen] = await Promise.all([store.lastRun(job.name), store.getFlag(`first-seen:${job.name}`)]);
+      const plan = dueSlots(
+        { name: job.name, schedule: parseCron(job.schedule), timezone: job.timezone, catchUp: job.catchUp, startingDeadlineMs: job.startingDeadlineMs },
+        { lastRun: last, firstSeen: seen ? new Date(seen) : null, watchingSince: null },
+        now,
+        { maxCatchUp: RUN_DUE_MAX_CATCH_UP, retryFailed: true },
+      );
+      const slots = plan.resume ? [plan.resume, ...plan.run] : plan.run;
+      if (slots.length === 0) {
+        io.err(`${job.name}: not due — ${plan.reasons.join('; ') || 'nothing to run'}`);
+        continue;
+      }
       due.push(
-        run(job, slot, { retryFailed: true }).then((o) => {
-          if (o.status === 'failed') failed++;
-          io.err(`${job.name} ${slot.toISOString()}: ${o.status}${o.reason ? ` (${o.reason})` : ''}${o.error ? ` — ${o.error.message}` : ''}`);
-        }),
+        (async () => {
+          // One job's slots in order (oldest first), so `previous` chains; jobs run side by side.
+          for (const slot of slots) {
+            const o = await run(job, slot, { retryFailed: true });
+            if (o.status === 'failed') failed++;
+            io.err(`${job.name} ${slot.toISOString()}: ${o.status}${o.reason ? ` (${o.reason})` : ''}${o.error ? ` — ${o.error.message}` : ''}`);
+          }
+        })(),
       );
     }
     await Promise.all(due);
@@ -175,6 +192,9 @@ export async function runDueCommand(flags: { sandbox?: boolean }, g: GlobalOptio
   }
   return failed > 0 ? EXIT.JOB_FAILED : EXIT.OK;
 }
+
+/** catch_up: all in one `run-due` pass: a CronJob pod is not the place to send a hundred digests. */
+const RUN_DUE_MAX_CATCH_UP = 10;
 
 export async function sandboxCommand(flags: { port?: string; host?: string }, g: GlobalOptions, io: Io): Promise<number> {
   const port = flags.port === undefined ? 4010 : Number(flags.port);

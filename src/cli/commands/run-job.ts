@@ -1,6 +1,6 @@
 import { DigestError, EXIT } from '../../errors.js';
 import type { JobConfig, LoadedConfig } from '../../config/types.js';
-import { latestSlot, parseCron } from '../../scheduler/index.js';
+import { dueSlots, parseCron } from '../../scheduler/index.js';
 import { runJob, type RunOutcome } from '../../pipeline/run.js';
 import { silentLogger } from '../../observability/logger.js';
 import { formatPlannedMessage } from '../format.js';
@@ -33,7 +33,14 @@ export function resolveSlot(job: JobConfig, flag: string | undefined, now: Date)
     }
     return d;
   }
-  return latestSlot(parseCron(job.schedule), job.timezone, now) ?? now;
+  // The due-slot rule's "latest slot": a one-shot run is the current slot, whatever the ledger says.
+  const plan = dueSlots(
+    { name: job.name, schedule: parseCron(job.schedule), timezone: job.timezone, catchUp: 'latest', startingDeadlineMs: Number.POSITIVE_INFINITY },
+    { lastRun: null, firstSeen: null, watchingSince: null },
+    now,
+    { maxCatchUp: 1, countLimit: 1 },
+  );
+  return plan.latest ?? now;
 }
 
 export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalOptions, io: Io): Promise<number> {
