@@ -2,6 +2,7 @@
  * The run ledger. Two implementations (SQLite default, PostgreSQL for replicas) behind this one
  * interface, checked by one contract test suite (test/state/contract.ts).
  */
+import type { MessageFile } from '../pachca/index.js';
 import type { InteractionLedger } from './interactions.js';
 /**
  * `interrupted`: the process was told to stop (SIGTERM) before the run finished and handed the claim back; any
@@ -21,14 +22,7 @@ export interface DeliveryRecord {
 }
 
 /** One attached file as the message carries it (Pachca's `files[]` item). */
-export interface DeliveredFile {
-  key: string;
-  name: string;
-  file_type: string;
-  size: number;
-  width?: number;
-  height?: number;
-}
+export type DeliveredFile = MessageFile;
 
 export interface RunRecord {
   /**
