@@ -11,6 +11,7 @@ import type { PachcaClient } from '../../pachca/client.js';
 import type { Sandbox, WebOptions } from '../../sandbox/index.js';
 import { clientOptions, loadConfigFor, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, type GlobalOptions, type Io } from '../context.js';
 import { webJobsProvider } from '../web-jobs.js';
+import { listenOn, parsePort } from '../ports.js';
 
 export interface DaemonFlags {
   sandbox?: boolean;
@@ -60,12 +61,12 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
 
   let health: { close(): Promise<void> } | undefined;
   if (flags.httpPort !== undefined) {
-    const port = Number(flags.httpPort);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new DigestError('E_USAGE', `--http-port "${flags.httpPort}" is not a port number`);
+    const port = parsePort(flags.httpPort, '--http-port');
     const { createMetrics } = await import('../../observability/metrics.js');
     const { startHealthServer } = await import('../../observability/http.js');
     const metrics = createMetrics(events, { jobs: config.jobs.map((j) => j.name) });
-    health = await startHealthServer({
+    // A busy port ends the command: what is already open (the sandbox, the ledger) closes first.
+    health = await listenOn(port, '--http-port', () => startHealthServer({
       port,
       host: flags.httpHost ?? '0.0.0.0',
       metrics,
@@ -84,6 +85,10 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
           }
         },
       },
+    })).catch(async (err: unknown) => {
+      await store.close();
+      await delivery.close();
+      throw err;
     });
     logger.info({ port }, 'metrics and health on /metrics, /healthz, /readyz');
   }
@@ -197,8 +202,7 @@ export async function runDueCommand(flags: { sandbox?: boolean }, g: GlobalOptio
 const RUN_DUE_MAX_CATCH_UP = 10;
 
 export async function sandboxCommand(flags: { port?: string; host?: string }, g: GlobalOptions, io: Io): Promise<number> {
-  const port = flags.port === undefined ? 4010 : Number(flags.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new DigestError('E_USAGE', `--port "${flags.port}" is not a port number`);
+  const port = flags.port === undefined ? 4010 : parsePort(flags.port, '--port');
   const { startSandbox } = await import('../../sandbox/index.js');
 
   // With --config the page gets a Jobs view whose "Run now" posts into this sandbox, recorded in a
@@ -225,7 +229,12 @@ export async function sandboxCommand(flags: { port?: string; host?: string }, g:
       await store.close();
     };
   }
-  const sandbox = (late.sandbox = await startSandbox({ port, host: flags.host ?? '127.0.0.1', autoCreateChats: true, ...(web ? { web } : {}) }));
+  const sandbox = (late.sandbox = await listenOn(port, '--port', () =>
+    startSandbox({ port, host: flags.host ?? '127.0.0.1', autoCreateChats: true, ...(web ? { web } : {}) }),
+  ).catch(async (err: unknown) => {
+    await closeRun();
+    throw err;
+  }));
   io.out(`Pachca sandbox: ${sandbox.origin}  (open it in a browser${config ? `; "Задания" runs the ${config.jobs.length} jobs of ${config.file}` : ''})`);
   io.out(`  API base URL: ${sandbox.baseUrl}   (export PACHCA_API_URL=${sandbox.baseUrl})`);
   io.out(`  messages as JSON: ${sandbox.origin}/__sandbox/messages`);
