@@ -726,7 +726,7 @@ class Loader {
         this.problems.push(new DigestError('E_CONFIG', `${D.env.state}: ${this.scrub(err.message)}`, { location: { path: `env.${D.env.state}` }, hint: err.hint }));
       } else this.problem(['state', 'url'], err.message, err.hint);
     }
-    return { url: resolved, leaseMs: cfg.state.lease, retention: { ...cfg.state.retention } };
+    return { url: resolved, leaseMs: cfg.state.lease, shutdownGraceMs: cfg.state.shutdown_grace, retention: { ...cfg.state.retention } };
   }
 
   private events(cfg: RawConfig, jobs: JobConfig[]): EventSettings | undefined {

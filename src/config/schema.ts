@@ -159,6 +159,9 @@ function stateSchema() {
             'the PACHCA_DIGEST_STATE environment variable overrides it',
         ),
       lease: duration().prefault(D.state.lease).describe('How long a claimed run stays owned without a heartbeat'),
+      shutdown_grace: duration()
+        .prefault(D.state.shutdownGrace)
+        .describe('On SIGTERM, how long runs in flight may finish before their claims are handed back as `interrupted` (the next process sends only what is missing)'),
       retention: z
         .strictObject({
           runs: positiveInt().default(D.state.retention.runs).describe('Runs kept per job'),

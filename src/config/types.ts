@@ -137,6 +137,8 @@ export interface StateSettings {
   /** `sqlite:PATH` or `postgres://…`; PATH resolved against the config directory. */
   url: string;
   leaseMs: number;
+  /** SIGTERM: how long runs in flight may finish before their claims are handed back as interrupted. */
+  shutdownGraceMs: number;
   retention: { runs: number; days: number };
 }
 

@@ -20,7 +20,7 @@ import { baseContext, planMessages, type Plan, type PlannedMessage, type RenderC
 import { renderAttachments } from '../attachments/index.js';
 import type { MessageFile } from '../pachca/types.js';
 
-export type RunStatus = 'succeeded' | 'failed' | 'skipped' | 'already-done' | 'in-progress';
+export type RunStatus = 'succeeded' | 'failed' | 'skipped' | 'interrupted' | 'already-done' | 'in-progress';
 
 export interface RunOutcome {
   job: string;
@@ -203,8 +203,20 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
   } catch (err) {
     // Source errors may quote a command's stderr or a URL: mask secrets before the ledger, logs or the CLI see them.
     const error = scrubError(toDigestError(err, controller.signal));
-    outcome.status = 'failed';
     outcome.error = error;
+    if (error.code === 'E_INTERRUPTED') {
+      // Shutdown: hand the claim back (deliveries so far stay recorded) so the next process or a replica
+      // finishes exactly the missing messages at once, instead of a failure nobody retries.
+      outcome.status = 'interrupted';
+      outcome.reason = `${error.message}; ${outcome.delivered.length} of ${outcome.messages.length} message(s) delivered, the rest is left to the next process`;
+      if (store && run) {
+        await store
+          .finish(run.id, { status: 'interrupted', now: clock(), reason: outcome.reason })
+          .catch((e) => log.error({ err: String(e) }, 'could not hand the interrupted run back in the ledger'));
+      }
+      return finalize();
+    }
+    outcome.status = 'failed';
     if (store && run) {
       await store
         .finish(run.id, {
@@ -231,7 +243,10 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
 
   function finalize(): RunOutcome {
     outcome.durationMs = clock().getTime() - started.getTime();
-    const status = outcome.status === 'succeeded' || outcome.status === 'failed' || outcome.status === 'skipped' ? outcome.status : 'skipped';
+    const status =
+      outcome.status === 'succeeded' || outcome.status === 'failed' || outcome.status === 'skipped' || outcome.status === 'interrupted'
+        ? outcome.status
+        : 'skipped';
     deps.events.emit('run:end', {
       job: job.name,
       slot,
