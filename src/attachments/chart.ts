@@ -122,6 +122,8 @@ function axisOption(spec: ChartSpec, rows: Row[], notes: string[], opts: Attachm
         color: MUTED,
         fontSize: 12,
         hideOverlap: true,
+        // A few named categories (regions, teams): every label, wrapped, rather than every other one.
+        ...(categories && categories.length <= 12 ? { interval: 0, hideOverlap: false, ...(categories.length > 7 ? { rotate: 30 } : {}) } : {}),
         ...(xKind === 'time' ? { formatter: (v: number) => dateFmt(v) } : {}),
         ...(xKind === 'value' ? { formatter: (v: number) => formatValue(v, 'number', opts.locale) } : {}),
       },

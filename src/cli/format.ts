@@ -13,6 +13,10 @@ export function formatPlannedMessage(m: PlannedMessage, index: number, total: nu
   if (m.input.display_avatar_url) extras.push(`display_avatar_url: ${m.input.display_avatar_url}`);
   if (m.input.link_preview !== undefined) extras.push(`link_preview: ${m.input.link_preview}`);
   if (extras.length) lines.push('', ...extras);
+  if (m.files?.length) {
+    lines.push('', 'files:');
+    for (const f of m.files) lines.push(`  📎 ${f.name} (${f.width ? `image ${f.width}×${f.height}` : `${f.bytes.length} bytes`})`);
+  }
   return lines.join('\n');
 }
 

@@ -40,6 +40,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--metrics <file>', 'use metrics from a JSON or YAML file instead of the sources')
     .option('--slot <iso>', 'render for this scheduled time (default: the latest slot)')
     .option('--json', 'print the planned messages as JSON')
+    .option('--out <dir>', 'write the attachments (charts, tables, CSV, XLSX) to this folder')
     .action((job: string, flags) => set(import('./commands/inspect.js').then((m) => m.renderCommand(job, flags, globals(), io))));
 
   program

@@ -62,6 +62,8 @@ export interface RunRequest {
   force?: boolean;
   retryFailed?: boolean;
   signal?: AbortSignal;
+  /** Render the attachments in a dry run too (`render` writes or lists them; `run-job --dry-run` skips the cost). */
+  renderFiles?: boolean;
 }
 
 const require = createRequire(import.meta.url);
@@ -186,7 +188,7 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
       return await finishSkipped(plan.emptyCount > 0 ? 'the template rendered empty text' : 'for_each produced no items');
     }
     // Every message's files are rendered before the first is posted: bad data fails the run whole.
-    if (job.attachments?.length) await renderFiles(job, plan, outcome);
+    if (job.attachments?.length && (!req.dryRun || req.renderFiles)) await renderFiles(job, plan, outcome);
     throwIfAborted(controller.signal);
     if (req.dryRun) {
       outcome.status = 'succeeded';

@@ -51,3 +51,23 @@ describe('render: golden outputs of the shipped examples', () => {
     expect(out).toContain('Открытых инцидентов нет');
   });
 });
+
+describe('render --out', () => {
+  it('writes the daily-sales chart (PNG) and table card (.md) to the folder', async () => {
+    const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'pd-render-out-'));
+    try {
+      let err = '';
+      const code = await main(['render', 'daily-sales', '--slot', CASES[0][1], '--out', dir], { out: () => {}, err: (t) => (err += t), env: { PATH: process.env.PATH }, cwd: ROOT });
+      expect(code, err).toBe(0);
+      expect(readdirSync(dir).sort()).toEqual(['выручка-2026-11-23.png', 'регионы-2026-11-23.md']);
+      const png = readFileSync(join(dir, 'выручка-2026-11-23.png'));
+      expect(png.subarray(1, 4).toString()).toBe('PNG');
+      expect(readFileSync(join(dir, 'регионы-2026-11-23.md'), 'utf8')).toContain('| Регион | Менеджер | Заказы | Выручка | План |');
+      expect(err).toMatch(/wrote .*выручка-2026-11-23\.png/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

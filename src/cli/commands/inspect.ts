@@ -36,7 +36,7 @@ export async function listCommand(g: GlobalOptions, io: Io, now = new Date()): P
   return EXIT.OK;
 }
 
-export async function renderCommand(name: string, flags: { metrics?: string; slot?: string; json?: boolean }, g: GlobalOptions, io: Io): Promise<number> {
+export async function renderCommand(name: string, flags: { metrics?: string; slot?: string; json?: boolean; out?: string }, g: GlobalOptions, io: Io): Promise<number> {
   const config = await loadConfigFor(g, io, name);
   const job = findJob(config, name);
   let metrics: unknown;
@@ -46,25 +46,48 @@ export async function renderCommand(name: string, flags: { metrics?: string; slo
   const preview = await previewClientFor(config, job, events);
   const outcome = await runJob(
     { config, events, logger: silentLogger, store: null, client: preview.client, owner: ownerId() },
-    { job, slot, dryRun: true, ...(metrics !== undefined ? { metrics } : {}) },
+    { job, slot, dryRun: true, renderFiles: true, ...(metrics !== undefined ? { metrics } : {}) },
   ).finally(preview.close);
   if (outcome.status === 'failed') {
     io.err(scrubSecrets(outcome.error ? outcome.error.format() : 'render failed'));
     return outcome.error?.code === 'E_CONFIG' ? EXIT.USAGE : EXIT.JOB_FAILED;
   }
   if (flags.json) {
-    io.out(JSON.stringify({ job: job.name, slot: slot.toISOString(), status: outcome.status, reason: outcome.reason ?? null, messages: outcome.messages }, null, 2));
+    // Files as their descriptions: the bytes go to --out, not into JSON.
+    const messages = outcome.messages.map(({ files, ...m }) => (files ? { ...m, files: files.map(({ bytes, ...f }) => ({ ...f, size: bytes.length })) } : m));
+    io.out(JSON.stringify({ job: job.name, slot: slot.toISOString(), status: outcome.status, reason: outcome.reason ?? null, messages }, null, 2));
   } else if (outcome.messages.length === 0) {
     io.err(`${job.name}: ${outcome.reason ?? 'nothing to send'} — the run would be skipped`);
   } else {
     outcome.messages.forEach((m, i) => io.out(formatPlannedMessage(m, i, outcome.messages.length) + '\n'));
   }
+  if (flags.out) await writeAttachments(flags.out, outcome.messages, io);
   for (const n of outcome.notes) io.err(`note: ${n}`);
   const { lintMessage } = await import('../../render/index.js');
   for (const m of outcome.messages) {
     for (const w of lintMessage(m.input.content)) io.err(`warning: ${m.target.label}, line ${w.line}: ${w.message} — ${w.hint}`);
   }
   return EXIT.OK;
+}
+
+/** `render --out DIR`: each message's files, in DIR itself for one message, in DIR/<n>-<key>/ for several. */
+async function writeAttachments(dir: string, messages: Awaited<ReturnType<typeof runJob>>['messages'], io: Io): Promise<void> {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const withFiles = messages.filter((m) => m.files && m.files.length > 0);
+  if (withFiles.length === 0) {
+    io.err(`--out: the job has no attachments; nothing written to ${dir}`);
+    return;
+  }
+  for (const [i, m] of withFiles.entries()) {
+    const sub = withFiles.length === 1 ? dir : join(dir, `${String(i + 1).padStart(2, '0')}-${m.key.replace(/[^\w.-]+/g, '_')}`);
+    await mkdir(sub, { recursive: true });
+    for (const f of m.files!) {
+      const file = join(sub, f.name);
+      await writeFile(file, f.bytes);
+      io.err(`wrote ${file} (${f.bytes.length} bytes${f.width ? `, ${f.width}×${f.height}` : ''})`);
+    }
+  }
 }
 
 async function readMetricsFile(path: string): Promise<unknown> {
