@@ -42,6 +42,8 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/templates ./templates
+# The chart font (charts never use system fonts; the slim image has none with Cyrillic).
+COPY assets ./assets
 RUN mkdir -p /data /config && chown node:node /data
 
 # The `node` user of the official image (uid/gid 1000), matching runAsUser in the manifests.
