@@ -1,17 +1,20 @@
 // `npm run bench`: every speed and memory target of the project, measured in one run, written to
 // BENCHMARKS.md with the machine and the command. Not part of `npm test`.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runStartupBench } from './startup.mjs';
 import { runScaleBench } from './scale.mjs';
 import { runClientBench } from './client.mjs';
+import { runChartsBench } from './charts.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const only = process.argv.slice(2);
 const want = (name) => only.length === 0 || only.includes(name);
-const results = {};
+// A partial run (`npm run bench -- charts`) keeps the other figures of the last full run.
+const previous = existsSync(join(root, 'BENCHMARKS.md')) ? /```json\n([\s\S]*?)\n```/.exec(readFileSync(join(root, 'BENCHMARKS.md'), 'utf8'))?.[1] : undefined;
+const results = only.length > 0 && previous ? JSON.parse(previous) : {};
 
 if (want('startup')) {
   console.log('startup: run-job --dry-run vs node -e 0 …');
@@ -31,6 +34,12 @@ if (want('scale')) {
   console.log(JSON.stringify(results.scale, null, 2));
 }
 
+if (want('charts')) {
+  console.log('charts: 100 line charts (365 points, 2 series) in-process, and the same chart in headless Chromium …');
+  results.charts = await runChartsBench();
+  console.log(JSON.stringify(results.charts, null, 2));
+}
+
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}, Node ${process.version}`;
 const lines = ['# Benchmarks', '', `Produced by \`npm run bench\` (${new Date().toISOString()}) on: ${machine}.`];
 lines.push('Ratios compare figures measured in the same run; absolute times vary with the machine.', '', '## Summary', '');
@@ -48,8 +57,15 @@ if (results.client) {
 for (const s of results.scale ?? []) {
   lines.push(`| ${s.jobs} jobs due in one minute, one daemon (NODE_OPTIONS ${s.nodeOptions}) | delivered ${s.delivered}, lost ${s.lost}, duplicates ${s.duplicates}, last message ${s.secondsFromSlotToLastMessage} s after the slot, **peak RSS ${s.peakRssMb} MB** | each slot once; ≤ 120 MB |`);
 }
+if (results.charts) {
+  const c = results.charts;
+  const b = c.chromium;
+  lines.push(`| Chart PNG (${c.chart}), in-process: p50 / p95 per chart | **${c.p50Ms} ms / ${c.p95Ms} ms** (2× density: ${c.density2x.p50Ms} / ${c.density2x.p95Ms} ms; first chart incl. loading ${c.firstChartMs} ms) | p50 ≤ 50 ms |`);
+  lines.push(`| Peak RSS rendering ${c.charts} charts (whole process) | **${c.peakRssMb} MB** | ≤ 200 MB |`);
+  if (b && !b.skipped) lines.push(`| — the same chart in headless Chromium (Debian's, playwright-core) | p50 ${b.p50Ms} ms / p95 ${b.p95Ms} ms per chart, browser launch ${b.launchMs} ms, browser RSS ${b.rssMb} MB | |`);
+}
 lines.push('', '## Raw figures', '', '```json', JSON.stringify(results, null, 2), '```', '');
-if (only.length === 0) {
+if (only.length === 0 || previous) {
   writeFileSync(join(root, 'BENCHMARKS.md'), lines.join('\n'));
   console.log('written to BENCHMARKS.md');
 }

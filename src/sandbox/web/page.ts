@@ -140,7 +140,18 @@ code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "
 .msg-button:hover { border-color: var(--accent); color: var(--accent); }
 .msg-button.url::after { content: " ↗"; color: var(--muted); }
 .files { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 6px; }
-.file { border: 1px solid var(--line); border-radius: 7px; padding: 4px 8px; font-size: 12.5px; }
+.files { flex-direction: column; align-items: flex-start; }
+.file { border: 1px solid var(--line); border-radius: 7px; padding: 4px 8px; font-size: 12.5px; color: var(--text); text-decoration: none; }
+a.file:hover { border-color: var(--accent); color: var(--accent); }
+.file-image { display: block; max-width: min(560px, 100%); max-height: 420px; border: 1px solid var(--line); border-radius: 8px; }
+.md-file { border: 1px solid var(--line); border-radius: 8px; max-width: 640px; overflow: auto; background: #fff; }
+.md-file-name { font-size: 12px; color: var(--muted); padding: 6px 10px; border-bottom: 1px solid var(--line); }
+.md-file-body { padding: 6px 12px 10px; font-size: 13.5px; }
+.md-card h2, .md-card h3, .md-card h4 { margin: 6px 0; font-size: 15px; }
+.md-table { border-collapse: collapse; margin: 6px 0; }
+.md-table th, .md-table td { border: 1px solid var(--line); padding: 4px 8px; }
+.md-table th { background: #f6f7f9; }
+.md-code { background: #f6f7f9; padding: 6px 8px; border-radius: 6px; }
 .children { margin-top: 6px; border-left: 2px solid var(--line); padding-left: 10px; }
 .children-title { font-size: 12px; color: var(--muted); margin: 2px 0 2px 2px; }
 .children.thread { border-left-color: var(--accent); }
