@@ -9,6 +9,7 @@
  * nothing due.
  */
 import { createTask, validate as nodeCronValidate, type ScheduledTask } from 'node-cron';
+import { DigestError } from '../errors.js';
 import type { JobConfig } from '../config/types.js';
 import type { DigestEmitter } from '../events.js';
 import type { Logger } from '../observability/logger.js';
@@ -129,7 +130,11 @@ export class Daemon {
     }
   }
 
-  /** Stop scheduling, wait (bounded) for runs in flight, then cancel what is left. */
+  /**
+   * Stop claiming, give runs in flight `shutdownGraceMs` to finish, then interrupt what is left: the pipeline hands
+   * those claims back as `interrupted`, so the next process (or a replica, at its next sweep) sends only what is
+   * missing. Nothing is recorded as failed because the process stopped.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#stopCronTasks();
@@ -144,8 +149,11 @@ export class Daemon {
     const result = await Promise.race([Promise.allSettled([...this.#inflight]).then(() => 'done' as const), grace]);
     clearTimeout(graceTimer);
     if (result === 'timeout') {
-      this.#opts.logger.warn({ running: this.running }, 'shutdown grace period over: cancelling runs in flight');
-      for (const s of this.#states.values()) for (const c of s.running.values()) c.abort();
+      this.#opts.logger.warn({ running: this.running, graceMs: this.#opts.shutdownGraceMs }, 'shutdown grace period over: handing runs in flight back');
+      const reason = new DigestError('E_INTERRUPTED', `the process stopped after a shutdown grace of ${Math.round(this.#opts.shutdownGraceMs / 1000)}s`, {
+        hint: 'the next daemon start (or another replica) finishes the slot, sending only the messages still missing',
+      });
+      for (const s of this.#states.values()) for (const c of s.running.values()) c.abort(reason);
       await Promise.allSettled([...this.#inflight]);
     }
   }
@@ -341,7 +349,8 @@ export class Daemon {
     const controller = new AbortController();
     s.running.set(id, controller);
     const p = this.#acquire(controller.signal)
-      .then(() => (controller.signal.aborted ? { status: 'cancelled' } : this.#opts.run(job, slot, { signal: controller.signal, retryFailed })))
+      // Stopping means no new claims: a run still waiting for a place does not start.
+      .then(() => (controller.signal.aborted || this.#stopped ? { status: 'cancelled' } : this.#opts.run(job, slot, { signal: controller.signal, retryFailed })))
       .then((r) => {
         if (r.status === 'failed' && attempt < job.retries.count && !this.#stopped) {
           const delay = job.retries.backoffMs * 2 ** attempt;

@@ -57,7 +57,7 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
   const { Daemon } = await import('../../scheduler/daemon.js');
   // Runs a killed process left `running` are found by the periodic sweep: with a short lease, check that often, not once a minute.
   const sweepMs = Math.min(60_000, Math.max(1_000, config.state.leaseMs));
-  const daemon = new Daemon({ jobs: config.jobs, store, run, events, logger, sweepIntervalMs: sweepMs });
+  const daemon = new Daemon({ jobs: config.jobs, store, run, events, logger, sweepIntervalMs: sweepMs, shutdownGraceMs: config.state.shutdownGraceMs });
 
   let health: { close(): Promise<void> } | undefined;
   if (flags.httpPort !== undefined) {

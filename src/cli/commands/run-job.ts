@@ -68,7 +68,7 @@ export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalO
 
   const delivery = await resolveDelivery(config, events, { sandbox: flags.sandbox ?? false });
   const store = await openStore(delivery.stateUrl, config);
-  const stopSignals = installSignalAbort();
+  const stopSignals = installSignalAbort(config.state.shutdownGraceMs);
   try {
     if (delivery.kind === 'sandbox') {
       io.err(
@@ -95,6 +95,7 @@ export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalO
 
 export function exitFor(outcome: RunOutcome): number {
   if (outcome.status === 'failed') return outcome.error?.code === 'E_CONFIG' ? EXIT.USAGE : EXIT.JOB_FAILED;
+  if (outcome.status === 'interrupted') return EXIT.JOB_FAILED;
   return EXIT.OK;
 }
 
@@ -134,6 +135,9 @@ export function printOutcome(outcome: RunOutcome, io: Io, config: LoadedConfig, 
       io.err(`${outcome.job} ${slot}: ${outcome.reason}; nothing to do (use --force to run it again, or --slot for another slot)`);
       if (sandbox) io.err(`  (sandbox runs are recorded in ${SANDBOX_LEDGER}, apart from the real ledger: \`history\` lists them)`);
       break;
+    case 'interrupted':
+      io.err(`${outcome.job} ${slot}: interrupted — ${outcome.reason ?? 'stopped'}`);
+      break;
     case 'failed':
       io.err(outcome.error ? outcome.error.format() : `${outcome.job} failed`);
       for (const n of outcome.notes) io.err(`  note: ${n}`);
@@ -152,10 +156,20 @@ function sandboxRecordedNote(config: LoadedConfig, sandbox: SandboxDelivery): st
   return lines.join('\n');
 }
 
-/** SIGTERM/SIGINT cancel a one-shot run cleanly (the ledger records it as failed, retryable). */
-function installSignalAbort(): { signal: AbortSignal; dispose: () => void } {
+/**
+ * SIGTERM/SIGINT: the run gets `graceMs` to finish, then it is interrupted and its claim handed back (the ledger
+ * records `interrupted`, and the next run-job / daemon sends only what is missing).
+ */
+function installSignalAbort(graceMs: number): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
-  const onSignal = (sig: string) => controller.abort(new DigestError('E_ABORTED', `received ${sig}`));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const onSignal = (sig: string) => {
+    timer ??= setTimeout(
+      () => controller.abort(new DigestError('E_INTERRUPTED', `received ${sig}; the run did not finish within the shutdown grace of ${Math.round(graceMs / 1000)}s`)),
+      graceMs,
+    );
+    timer.unref?.();
+  };
   const term = () => onSignal('SIGTERM');
   const int = () => onSignal('SIGINT');
   process.once('SIGTERM', term);
@@ -163,6 +177,7 @@ function installSignalAbort(): { signal: AbortSignal; dispose: () => void } {
   return {
     signal: controller.signal,
     dispose: () => {
+      if (timer) clearTimeout(timer);
       process.off('SIGTERM', term);
       process.off('SIGINT', int);
     },
