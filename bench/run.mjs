@@ -42,7 +42,9 @@ if (want('charts')) {
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}, Node ${process.version}`;
 const lines = ['# Benchmarks', '', `Produced by \`npm run bench\` (${new Date().toISOString()}) on: ${machine}.`];
-lines.push('Ratios compare figures measured in the same run; absolute times vary with the machine.', '', '## Summary', '');
+lines.push('Ratios compare figures measured in the same run; absolute times vary with the machine.');
+if (only.length > 0 && previous) lines.push(`Rows of ${only.join(', ')} from \`npm run bench -- ${only.join(' ')}\` at that time; the other rows are from the previous full run.`);
+lines.push('', '## Summary', '');
 lines.push('| What | Measured | Goal |', '| --- | --- | --- |');
 for (const s of results.startup ?? []) {
   lines.push(`| Start-up: \`run-job --dry-run\` vs \`node -e 0\` (${s.env}) | ${s.runJobDryRunMs} ms vs ${s.bareNodeMs} ms = **${s.ratio}×** | ≤ 3× |`);
