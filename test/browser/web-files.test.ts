@@ -60,10 +60,10 @@ describe.skipIf(Boolean(chromium.skip))('web view shows attachments in Chromium'
     const img = item.locator('img.file-image');
     await img.waitFor();
     await page.waitForFunction((id) => {
-      const i = document.querySelector(`#message-${id} img.file-image`) as HTMLImageElement | null;
+      const i = (globalThis as any).document.querySelector(`#message-${id} img.file-image`) as { complete: boolean; naturalWidth: number } | null;
       return Boolean(i && i.complete && i.naturalWidth > 0);
     }, msg.id);
-    expect(await img.evaluate((i: HTMLImageElement) => [i.naturalWidth, i.naturalHeight])).toEqual([800, 450]);
+    expect(await img.evaluate((i) => [(i as unknown as { naturalWidth: number }).naturalWidth, (i as unknown as { naturalHeight: number }).naturalHeight])).toEqual([800, 450]);
 
     // The screenshot of the image has the chart's ink: bars and labels, not a blank box.
     const shot = PNG.sync.read(await img.screenshot());
@@ -82,7 +82,7 @@ describe.skipIf(Boolean(chromium.skip))('web view shows attachments in Chromium'
     await table.waitFor();
     expect(await table.locator('th').allTextContents()).toEqual(['Регион', 'Выручка']);
     expect(await table.locator('tbody tr').count()).toBe(2);
-    expect(await table.locator('td').nth(1).evaluate((td) => getComputedStyle(td).textAlign)).toBe('right');
+    expect(await table.locator('td').nth(1).evaluate((td) => (globalThis as any).getComputedStyle(td).textAlign)).toBe('right');
     expect(await item.locator('.md-card h2').textContent()).toBe('Регионы');
     expect(await item.locator('.md-card input[type=checkbox]').isChecked()).toBe(true);
 
