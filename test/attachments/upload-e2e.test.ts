@@ -60,7 +60,7 @@ describe('attachments through the upload flow', () => {
     return p;
   };
   const run = (p: Project, slot = SLOT1) =>
-    runCli(['run-job', 'sales', '--slot', slot], { cwd: p.dir, env: { PACHCA_TOKEN: TOKEN, PACHCA_API_URL: sandbox.baseUrl }, timeoutMs: 60_000 });
+    runCli(['run-job', 'sales', '--slot', slot], { cwd: p.dir, env: { PACHCA_TOKEN: TOKEN, PACHCA_API_URL: sandbox.baseUrl }, timeoutMs: 120_000 });
   const storage = () => sandbox.requests().filter((r) => r.path.startsWith('/__storage'));
   const uploadsCalls = () => sandbox.requests().filter((r) => r.endpoint === 'POST /uploads');
 
@@ -107,7 +107,7 @@ describe('attachments through the upload flow', () => {
     } finally {
       await ledger.close();
     }
-  });
+  }, 240_000);
 
   it('an expired signature: new parameters are asked for and the message still carries every file', async () => {
     const p = project(config());
@@ -120,7 +120,7 @@ describe('attachments through the upload flow', () => {
     const [msg] = sandbox.store.messages(101);
     expect(msg!.files).toHaveLength(4);
     for (const f of msg!.files) expect(sandbox.uploads.has(f.key)).toBe(true);
-  });
+  }, 240_000);
 
   it('a 5xx from the storage is retried; storage down for good fails the run and posts nothing', async () => {
     let p = project(config());
@@ -147,7 +147,7 @@ describe('attachments through the upload flow', () => {
     expect(retried.code, retried.stderr).toBe(0);
     expect(sandbox.store.messages(101)).toHaveLength(1);
     expect(sandbox.store.messages(101)[0]!.files).toHaveLength(4);
-  });
+  }, 240_000);
 
   it('a lost answer to POST /messages with files: deduplicated, the files are attached once', async () => {
     const p = project(config());
@@ -157,7 +157,7 @@ describe('attachments through the upload flow', () => {
     const msgs = sandbox.store.messages(101);
     expect(msgs).toHaveLength(1);
     expect(msgs[0]!.files).toHaveLength(4);
-  });
+  }, 240_000);
 
   it('delivery: update replaces the files of the previous run’s message', async () => {
     const p = project(config('delivery: update'));
@@ -172,5 +172,5 @@ describe('attachments through the upload flow', () => {
     expect(msgs[0]!.files.map((f) => f.name)).toEqual(['revenue.png', 'регионы.md', 'sales-2026-11-24.csv', 'sales.xlsx']);
     expect(msgs[0]!.files.map((f) => f.key).some((k) => firstKeys.includes(k))).toBe(false);
     expect(sandbox.requests().filter((q) => q.endpoint === 'PUT /messages/{id}').map((q) => q.status)).toEqual([200]);
-  });
+  }, 240_000);
 });

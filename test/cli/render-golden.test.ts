@@ -30,7 +30,8 @@ describe('render: golden outputs of the shipped examples', () => {
     const file = join(ROOT, 'test', 'golden', `${job}.txt`);
     if (process.env.PACHCA_DIGEST_UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, r.out);
     expect(r.out).toBe(readFileSync(file, 'utf8'));
-  });
+    // daily-sales renders its chart: on a loaded machine the first ECharts/resvg load takes a while.
+  }, 120_000);
 
   it('posts nothing and needs no token', async () => {
     const r = await render('daily-sales', CASES[0][1]);
@@ -69,5 +70,5 @@ describe('render --out', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 });
