@@ -28,7 +28,7 @@ writeFileSync(`dist/sandbox/web/${CLIENT_ASSET}`, clientJs);
 
 const out = resolve('dist/bin');
 // esbuild: only a source checkout bundles the web client at run time; the CLI has it inlined (define).
-const external = ['better-sqlite3', 'pg', 'pg-native', 'playwright-core', 'undici', 'esbuild'];
+const external = ['better-sqlite3', 'pg', 'pg-native', 'playwright-core', 'undici', 'esbuild', '@resvg/resvg-js'];
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 

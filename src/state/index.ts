@@ -16,6 +16,7 @@ import { parseStateUrl } from './url.js';
 import type { StateStore } from './types.js';
 
 export type {
+  DeliveredFile,
   ClaimOptions,
   ClaimResult,
   DeliveryRecord,

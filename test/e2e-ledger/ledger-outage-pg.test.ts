@@ -20,7 +20,7 @@ class CuttableProxy {
   ) {}
 
   static async start(host: string, port: number): Promise<CuttableProxy> {
-    let proxy: CuttableProxy | undefined;
+    let proxy: CuttableProxy | undefined = undefined;
     const server = createServer((client) => {
       if (!proxy || proxy.#cut) {
         client.destroy();
