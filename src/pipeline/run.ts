@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import type { PachcaClient } from '../pachca/client.js';
 import type { Message } from '../pachca/types.js';
 import type { DeliveryRecord, RunRecord, StateStore } from '../state/types.js';
+import { withLedgerRetry } from '../state/index.js';
 import type { Period } from '../sources/define.js';
 import { collectSources } from '../sources/collect.js';
 import { computePeriod, latestSlot, parseCron, toZonedIso } from '../scheduler/index.js';
@@ -102,13 +103,18 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
       outcome.error = refused;
       return outcome;
     }
-    const claim = await store.claim(job.name, slot, {
-      owner: deps.owner,
-      leaseMs: deps.config.state.leaseMs,
-      now: started,
-      force: req.force ?? false,
-      retryFailed: req.retryFailed ?? false,
-    });
+    // A ledger outage is waited out while the slot may still start (its starting deadline), not dropped.
+    const claim = await withLedgerRetry(
+      () =>
+        store.claim(job.name, slot, {
+          owner: deps.owner,
+          leaseMs: deps.config.state.leaseMs,
+          now: clock(),
+          force: req.force ?? false,
+          retryFailed: req.retryFailed ?? false,
+        }),
+      { until: slot.getTime() + job.startingDeadlineMs, ...(req.signal ? { signal: req.signal } : {}), onRetry: ledgerRetryLog(log, 'claim') },
+    );
     if (!claim.claimed) {
       outcome.status = claim.run.status === 'running' ? 'in-progress' : 'already-done';
       outcome.existing = claim.run;
@@ -199,7 +205,13 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
     await deliver(deps, job, plan.messages, run, store, outcome, controller.signal, previousRun, req.force ?? false);
     // Notes (an optional source left out, rows cut at max_rows) stay visible in `history`.
     const notes = outcome.notes.length > 0 ? { reason: outcome.notes.join('; ') } : {};
-    if (store && run) await store.finish(run.id, { status: 'succeeded', now: clock(), metrics, ...notes });
+    if (store && run) {
+      const r = run;
+      await withLedgerRetry(() => store.finish(r.id, { status: 'succeeded', now: clock(), metrics, ...notes }), {
+        until: Date.now() + deps.config.state.leaseMs,
+        onRetry: ledgerRetryLog(log, 'finish'),
+      });
+    }
     outcome.status = 'succeeded';
     return finalize();
   } catch (err) {
@@ -307,6 +319,20 @@ function retentionRefusal(config: LoadedConfig, job: JobConfig, slot: Date, now:
   );
 }
 
+/**
+ * A message that went out must reach the ledger, or a later run would post it again: an outage is waited out for
+ * up to a lease (after that the claim is lost anyway).
+ */
+function recordDelivery(store: StateStore, runId: string, record: DeliveryRecord): Promise<void> {
+  return withLedgerRetry(() => store.recordDelivery(runId, record), { until: Date.now() + LEDGER_RECORD_PATIENCE_MS });
+}
+const LEDGER_RECORD_PATIENCE_MS = 60_000;
+
+function ledgerRetryLog(log: Logger, op: string) {
+  return (err: unknown, delayMs: number, attempt: number) =>
+    log.warn({ op, attempt, retryInMs: delayMs, err: err instanceof Error ? err.message : String(err) }, 'run ledger unavailable: retrying');
+}
+
 /** The run's reporting window, in the job's time zone. */
 export function periodFor(job: JobConfig, slot: Date, lastSuccessSlot: Date | null): Period {
   const schedule = parseCron(job.schedule);
@@ -365,7 +391,7 @@ async function deliver(
         if (found) {
           deps.events.emit('pachca:deduplicated', { chatId: found.chat_id, messageId: found.id });
           const record: DeliveryRecord = { key: m.key, messageId: found.id, chatId: found.chat_id ?? null, url: found.url ?? null, deliveredAt: new Date() };
-          if (store && run) await store.recordDelivery(run.id, record);
+          if (store && run) await recordDelivery(store, run.id, record);
           outcome.delivered.push({ key: m.key, messageId: found.id, url: found.url ?? null, reused: true });
           continue;
         }
@@ -375,7 +401,7 @@ async function deliver(
           const key = i === 0 ? m.key : `${m.key}~${i + 1}`;
           const record: DeliveryRecord = { key, messageId: msg.id, chatId: msg.chat_id ?? null, url: msg.url ?? null, deliveredAt: new Date() };
           if (sent.files && sent.files.on === i) record.files = sent.files.list;
-          if (store && run) await store.recordDelivery(run.id, record);
+          if (store && run) await recordDelivery(store, run.id, record);
           outcome.delivered.push({ key, messageId: msg.id, url: msg.url ?? null, reused: false });
         }
       } catch (err) {
