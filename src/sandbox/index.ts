@@ -4,6 +4,7 @@
  */
 export { startSandbox } from './server.js';
 export type { Sandbox, SandboxOptions, SandboxStats, RequestLogEntry, RouteMount } from './server.js';
+export { SandboxBot, BOT_DEFAULTS, type WebhookEvent, type DeliveryAttempt } from './bot.js';
 export { SandboxStore, apiMessage, apiChat, messageUrl } from './store.js';
 export type {
   SeedChat,
