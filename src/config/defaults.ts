@@ -47,6 +47,8 @@ export const CONFIG_DEFAULTS = {
   state: {
     url: 'sqlite:.pachca-digest/state.db',
     lease: '10m',
+    // Under Kubernetes' default terminationGracePeriodSeconds (30 s), leaving time to hand claims back.
+    shutdownGrace: '25s',
     retention: { runs: 500, days: 90 },
   },
   templatesDir: 'templates',

@@ -17,6 +17,7 @@ import { parseStateUrl } from '../state/url.js';
 import { CLIENT_DEFAULTS } from '../pachca/defaults.js';
 import { CONFIG_DEFAULTS as D } from './defaults.js';
 import { describeValue, didYouMean, issuesToProblems, type Problem } from './issues.js';
+import { attachmentSchema, compileAttachments, type RawAttachment } from './attachments.js';
 import {
   configSchema,
   defaultsSchema,
@@ -62,7 +63,7 @@ export interface LoadOptions {
 
 const CONFIG_HINT =
   `pass --config PATH, set ${D.env.config}, or create ${D.configFile} in the working directory ` +
-  '(see examples/ and docs/configuration.md)';
+  '(the repository root has a commented jobs.config.yaml to start from; every field: docs/configuration.md)';
 
 export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfig> {
   const cwd = resolve(options.cwd ?? process.cwd());
@@ -287,7 +288,7 @@ class Loader {
 
   private missingTemplatesDir: { dir: string; reported: boolean } | undefined;
 
-  private template(rel: string, path: PathSegment[]): CompiledTemplate | null {
+  private template(rel: string, path: PathSegment[], lint = true): CompiledTemplate | null {
     if (!this.engine) {
       const m = this.missingTemplatesDir!;
       if (m.reported) return null;
@@ -315,7 +316,7 @@ class Loader {
     let compiled: CompiledTemplate | null = null;
     try {
       compiled = this.engine.compileFile(relative(templatesDir, abs));
-      for (const w of lintMessage(compiled.source)) {
+      for (const w of lint ? lintMessage(compiled.source) : []) {
         this.warnings.push(`${displayPath(this.cwd, abs)}:${w.line}: ${w.message} (${w.hint})`);
       }
     } catch (err) {
@@ -371,6 +372,13 @@ class Loader {
       // Keep going where it does not depend on the failed parts: templates and sources report their own errors.
       if (typeof raw.template === 'string') this.template(raw.template, [...p, 'template']);
       await this.rawSources(raw, p);
+      // Attachments that parse on their own still get their deeper checks (paths, templates, sheet names).
+      if (Array.isArray(raw.attachments)) {
+        raw.attachments.forEach((item, k) => {
+          const one = attachmentSchema().safeParse(item);
+          if (one.success) this.attachments([one.data], [...p, 'attachments'], raw.for_each !== undefined, k);
+        });
+      }
       return undefined;
     }
     const job = parsed.data as RawJob;
@@ -378,7 +386,8 @@ class Loader {
     const template = this.template(job.template, [...p, 'template']);
     const targets = this.targets(job, p, defaults);
     const alerts = job.alerts ? this.alerts(job.alerts, [...p, 'alerts']) : undefined;
-    if (!sources || !template || !targets) return undefined;
+    const attachments = this.attachments(job.attachments, [...p, 'attachments'], job.for_each !== undefined);
+    if (!sources || !template || !targets || !attachments) return undefined;
 
     const out: JobConfig = {
       name: job.name,
@@ -406,11 +415,23 @@ class Loader {
       position: this.position(p),
     };
     if (job.description !== undefined) out.description = job.description;
+    if (attachments.length > 0) out.attachments = attachments;
     if (job.for_each) out.forEach = job.for_each;
     if (job.skip_if) out.skipIf = job.skip_if;
     if (alerts) out.alerts = alerts;
     if (job.heartbeat_url) out.heartbeatUrl = job.heartbeat_url;
     return out;
+  }
+
+  private attachments(list: RawAttachment[] | undefined, path: PathSegment[], hasForEach: boolean, offset = 0) {
+    return compileAttachments(list, path, {
+      problem: (at, message, hint) => this.problem(at, message, hint),
+      inline: (source, at) => this.inline(source, at),
+      // A .md card renders headings and tables: the message lint does not apply.
+      template: (rel, at) => this.template(rel, at, false),
+      position: (at) => this.position(at),
+      hasForEach,
+    }, offset);
   }
 
   private exactlyOne(raw: Record<string, unknown>, p: PathSegment[], keys: [string, string], what: string): void {
@@ -705,7 +726,7 @@ class Loader {
         this.problems.push(new DigestError('E_CONFIG', `${D.env.state}: ${this.scrub(err.message)}`, { location: { path: `env.${D.env.state}` }, hint: err.hint }));
       } else this.problem(['state', 'url'], err.message, err.hint);
     }
-    return { url: resolved, leaseMs: cfg.state.lease, retention: { ...cfg.state.retention } };
+    return { url: resolved, leaseMs: cfg.state.lease, shutdownGraceMs: cfg.state.shutdown_grace, retention: { ...cfg.state.retention } };
   }
 
   private events(cfg: RawConfig, jobs: JobConfig[]): EventSettings | undefined {

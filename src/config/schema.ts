@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
 import { CONFIG_DEFAULTS as D } from './defaults.js';
 import { checkCron, checkLocale, checkTimeZone, type FieldProblem } from './checks.js';
+import { attachmentsSchema } from './attachments.js';
 import { actionButtonSchema, eventsSchema } from './schema-events.js';
 
 export const DURATION_HINT = 'write a duration like "30s", "10m", "1h30m", "500ms" or a number of seconds';
@@ -158,6 +159,9 @@ function stateSchema() {
             'the PACHCA_DIGEST_STATE environment variable overrides it',
         ),
       lease: duration().prefault(D.state.lease).describe('How long a claimed run stays owned without a heartbeat'),
+      shutdown_grace: duration()
+        .prefault(D.state.shutdownGrace)
+        .describe('On SIGTERM, how long runs in flight may finish before their claims are handed back as `interrupted` (the next process sends only what is missing)'),
       retention: z
         .strictObject({
           runs: positiveInt().default(D.state.retention.runs).describe('Runs kept per job'),
@@ -334,6 +338,7 @@ export function jobSchema(source: z.ZodType) {
         .boolean()
         .default(j.splitToThread)
         .describe('A long message continues as replies in its thread instead of separate messages'),
+      attachments: attachmentsSchema(),
       alerts: alertsSchema().optional().describe('Alerts for this job (replaces the top-level alerts)'),
       heartbeat_url: httpUrl().optional().describe('URL requested (GET) after each successful run (replaces the top-level heartbeat_url)'),
     })

@@ -3,6 +3,7 @@
  * Produced only by `loadConfig` (src/config/load.ts). Durations are milliseconds.
  */
 import type { CompiledTemplate } from '../render/types.js';
+import type { AttachmentSpec } from '../attachments/types.js';
 import type { SourceDefinition } from '../sources/define.js';
 import type { RateLimitSettings, RetrySettings, TimeoutSettings } from '../pachca/defaults.js';
 
@@ -113,6 +114,8 @@ export interface JobConfig {
   delivery: DeliveryMode;
   /** Long messages: continuation parts as replies in the first message's thread. */
   splitToThread: boolean;
+  /** Files rendered per message (charts, table cards, CSV, XLSX, markdown); empty when none. */
+  attachments?: AttachmentSpec[];
   alerts?: AlertSettings;
   heartbeatUrl?: string;
   position: SourcePosition;
@@ -134,6 +137,8 @@ export interface StateSettings {
   /** `sqlite:PATH` or `postgres://…`; PATH resolved against the config directory. */
   url: string;
   leaseMs: number;
+  /** SIGTERM: how long runs in flight may finish before their claims are handed back as interrupted. */
+  shutdownGraceMs: number;
   retention: { runs: number; days: number };
 }
 

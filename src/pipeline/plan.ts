@@ -9,6 +9,7 @@ import type { CompiledTemplate, RenderOptions } from '../render/types.js';
 import type { Period } from '../sources/define.js';
 import type { CreateMessageInput, EntityType, MessageButton } from '../pachca/types.js';
 import { getPath } from '../util/path.js';
+import { attachmentInfos, type AttachmentInfo, type RenderedFile } from '../attachments/index.js';
 
 export interface RenderContext {
   metrics: unknown;
@@ -18,6 +19,8 @@ export interface RenderContext {
   slot: Date;
   now: Date;
   previous: unknown;
+  /** The files the message will carry (names, titles), for "see the chart below" in templates. */
+  attachments?: AttachmentInfo[];
 }
 
 export interface PlannedMessage {
@@ -25,12 +28,16 @@ export interface PlannedMessage {
   key: string;
   target: { kind: TargetSpec['kind']; id: number; label: string };
   input: CreateMessageInput;
+  /** Rendered attachments (filled in by the run after planning; uploaded right before posting). */
+  files?: RenderedFile[];
 }
 
 export interface Plan {
   messages: PlannedMessage[];
   /** Messages whose template rendered empty (not posted). */
   emptyCount: number;
+  /** Messages by fan-out item with the item's context: attachments are rendered once per item. */
+  groups: Array<{ context: RenderContext; messages: PlannedMessage[] }>;
 }
 
 const ENTITY: Record<TargetSpec['kind'], EntityType> = { chat: 'discussion', user: 'user', thread: 'thread' };
@@ -57,9 +64,13 @@ export function planMessages(job: JobConfig, context: RenderContext): Plan {
   }
 
   const messages: PlannedMessage[] = [];
+  const groups: Plan['groups'] = [];
   let emptyCount = 0;
   for (const { index, item } of items) {
-    const ctx: RenderContext = index === null ? context : { ...context, item };
+    const base: RenderContext = index === null ? context : { ...context, item };
+    const ctx: RenderContext = { ...base, attachments: attachmentInfos(job.attachments ?? [], base as unknown as Record<string, unknown>, opts) };
+    const group: Plan['groups'][number] = { context: ctx, messages: [] };
+    groups.push(group);
     const content = job.template.render(ctx as unknown as Record<string, unknown>, opts);
     for (const [targetIndex, target] of job.targets.entries()) {
       if (content.trim() === '') {
@@ -74,10 +85,12 @@ export function planMessages(job: JobConfig, context: RenderContext): Plan {
       if (target.displayName) input.display_name = target.displayName;
       if (target.displayAvatarUrl) input.display_avatar_url = target.displayAvatarUrl;
       if (target.linkPreview !== undefined) input.link_preview = target.linkPreview;
-      messages.push({ key, target: { kind: target.kind, id, label: `${target.kind}_id ${id}` }, input });
+      const planned: PlannedMessage = { key, target: { kind: target.kind, id, label: `${target.kind}_id ${id}` }, input };
+      messages.push(planned);
+      group.messages.push(planned);
     }
   }
-  return { messages, emptyCount };
+  return { messages, emptyCount, groups: groups.filter((g) => g.messages.length > 0) };
 }
 
 function resolveTargetId(target: TargetSpec, ctx: RenderContext, opts: RenderOptions): number {

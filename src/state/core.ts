@@ -9,7 +9,7 @@ import { toDate, toDateOrNull, type SqlDriver, type SqlExecutor } from './driver
 import { LATEST_VERSION, MIGRATIONS, MIGRATIONS_TABLE, migrationsTableDdl } from './migrations.js';
 import { checkDate, closedError, newRunId, parseJson, sortDeliveries, stateError, toJson, unknownRunError } from './shared.js';
 import { interactionLedger, type InteractionLedger } from './interactions.js';
-import type { ClaimOptions, ClaimResult, DeliveryRecord, FinishOptions, RunRecord, RunStatus, StateStore } from './types.js';
+import type { ClaimOptions, ClaimResult, DeliveredFile, DeliveryRecord, FinishOptions, RunRecord, RunStatus, StateStore } from './types.js';
 
 /** JSON columns are read as text so both dialects hand back the same thing (PostgreSQL would parse jsonb). */
 const RUN_COLUMNS =
@@ -39,6 +39,7 @@ interface DeliveryRow {
   chat_id: number | string | null;
   url: string | null;
   delivered_at: Date | number;
+  files: string | null;
 }
 
 export class LedgerStore implements StateStore {
@@ -160,10 +161,10 @@ export class LedgerStore implements StateStore {
     checkDate('deliveredAt', delivery.deliveredAt);
     const ok = await this.op('recordDelivery', async () => {
       const r = await this.db.query(
-        `INSERT INTO digest_deliveries (run_seq, key, message_id, chat_id, url, delivered_at)
-         SELECT seq, $2, $3, $4, $5, $6 FROM digest_runs WHERE id = $1
+        `INSERT INTO digest_deliveries (run_seq, key, message_id, chat_id, url, delivered_at, files)
+         SELECT seq, $2, $3, $4, $5, $6, $7 FROM digest_runs WHERE id = $1
          ON CONFLICT (run_seq, key) DO NOTHING`,
-        [runId, delivery.key, delivery.messageId, delivery.chatId, delivery.url, delivery.deliveredAt],
+        [runId, delivery.key, delivery.messageId, delivery.chatId, delivery.url, delivery.deliveredAt, delivery.files?.length ? toJson(delivery.files) : null],
       );
       if (r.rowCount === 1) return true;
       return (await this.db.query('SELECT 1 AS one FROM digest_runs WHERE id = $1', [runId])).rows.length === 1;
@@ -378,19 +379,21 @@ async function withDeliveries(q: SqlExecutor, rows: RunRow[]): Promise<RunRecord
     const chunk = rows.slice(i, i + 500);
     const list = chunk.map((_, j) => `$${j + 1}`).join(', ');
     const r = await q.query<DeliveryRow>(
-      `SELECT run_seq, key, message_id, chat_id, url, delivered_at FROM digest_deliveries WHERE run_seq IN (${list})`,
+      `SELECT run_seq, key, message_id, chat_id, url, delivered_at, CAST(files AS TEXT) AS files FROM digest_deliveries WHERE run_seq IN (${list})`,
       chunk.map((row) => row.seq),
     );
     for (const d of r.rows) {
       const k = String(d.run_seq);
       let found = bySeq.get(k);
       if (!found) bySeq.set(k, (found = []));
+      const files = d.files ? (parseJson(d.files) as DeliveredFile[] | null) : null;
       found.push({
         key: d.key,
         messageId: Number(d.message_id),
         chatId: d.chat_id === null ? null : Number(d.chat_id),
         url: d.url,
         deliveredAt: toDate(d.delivered_at),
+        ...(files && files.length > 0 ? { files } : {}),
       });
     }
   }

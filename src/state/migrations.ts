@@ -144,6 +144,13 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   INTERACTIONS_MIGRATION,
+  {
+    version: 4,
+    name: 'files attached to a delivered message',
+    // Nullable and added in place: older rows have no files, and no table rebuild is needed.
+    sqlite: 'ALTER TABLE digest_deliveries ADD COLUMN files TEXT;',
+    postgres: 'ALTER TABLE digest_deliveries ADD COLUMN files jsonb;',
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -2,6 +2,7 @@
  * The run ledger. Two implementations (SQLite default, PostgreSQL for replicas) behind this one
  * interface, checked by one contract test suite (test/state/contract.ts).
  */
+import type { MessageFile } from '../pachca/index.js';
 import type { InteractionLedger } from './interactions.js';
 /**
  * `interrupted`: the process was told to stop (SIGTERM) before the run finished and handed the claim back; any
@@ -16,7 +17,12 @@ export interface DeliveryRecord {
   chatId: number | null;
   url: string | null;
   deliveredAt: Date;
+  /** Files attached to the message (uploaded keys), as posted; absent when none. */
+  files?: DeliveredFile[];
 }
+
+/** One attached file as the message carries it (Pachca's `files[]` item). */
+export type DeliveredFile = MessageFile;
 
 export interface RunRecord {
   /**
