@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'E_STATE' // the run ledger
   | 'E_TIMEOUT' // a job or request deadline passed
   | 'E_ABORTED' // cancelled (shutdown, replaced run)
+  | 'E_READ_ONLY' // a read-only client (a preview) was asked to write
   | 'E_INTERNAL'; // a bug: printed with its stack trace
 
 export interface ErrorLocation {

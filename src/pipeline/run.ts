@@ -406,7 +406,8 @@ async function sendOne(client: PachcaClient, job: JobConfig, m: PlannedMessage, 
       const updated = await client.updateMessage(
         previous.messageId,
         { content: m.input.content, buttons: m.input.buttons ?? [] },
-        { signal },
+        // Pachca paces edits per chat: the ledger knows the chat, so the client need not guess.
+        { signal, ...(previous.chatId != null ? { chatId: previous.chatId } : {}) },
       );
       return [updated];
     } catch (err) {
