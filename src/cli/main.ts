@@ -69,6 +69,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .command('history [job]')
     .description('recent runs from the ledger: slot, status, duration, attempts, messages, error')
     .option('--limit <n>', 'how many runs (default 20)')
+    .option('--sandbox', 'runs delivered to a sandbox (the default when PACHCA_TOKEN is not set)')
     .action((job: string | undefined, flags) => set(import('./commands/inspect.js').then((m) => m.historyCommand(job, flags, globals(), io))));
 
   program
@@ -122,6 +123,11 @@ export function reportError(err: unknown, io: Io): number {
 export async function runFromProcess(): Promise<void> {
   // PACHCA_TOKEN and friends may live in ./.env; the real environment wins.
   dotenv.config({ quiet: true });
+  // `schema | head -1`: the reader has what it wanted; a closed stdout ends the command quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
+    throw err;
+  });
   let code: number;
   try {
     code = await main(process.argv.slice(2));

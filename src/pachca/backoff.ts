@@ -1,3 +1,5 @@
+import { abortError } from './bucket.js';
+
 /**
  * Retry timing, pure: "now" and the random source are arguments so tests need no real clock.
  */
@@ -48,4 +50,21 @@ export function rateLimitWait(retryAfterMs: number | undefined, n: number, retry
   const min = retry.minRetryAfterMs ?? CLIENT_DEFAULTS.retry.minRetryAfterMs ?? 1000;
   const floor = Math.min(Math.max(min, retry.maxDelayMs), min * 2 ** Math.max(0, n - 1));
   return Math.max(retryAfterMs ?? 0, floor);
+}
+
+/** Waits between attempts; an abort rejects at once with the call's DigestError. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(abortError(signal));
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(abortError(signal!));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

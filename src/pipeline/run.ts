@@ -12,13 +12,16 @@ import type { Logger } from '../observability/logger.js';
 import type { PachcaClient } from '../pachca/client.js';
 import type { Message } from '../pachca/types.js';
 import type { DeliveryRecord, RunRecord, StateStore } from '../state/types.js';
+import { withLedgerRetry } from '../state/index.js';
 import type { Period } from '../sources/define.js';
 import { collectSources } from '../sources/collect.js';
 import { computePeriod, latestSlot, parseCron, toZonedIso } from '../scheduler/index.js';
 import { isEmptyValue, splitPath } from '../util/path.js';
-import { baseContext, planMessages, type PlannedMessage, type RenderContext } from './plan.js';
+import { baseContext, planMessages, type Plan, type PlannedMessage, type RenderContext } from './plan.js';
+import { renderAttachments } from '../attachments/index.js';
+import type { MessageFile } from '../pachca/types.js';
 
-export type RunStatus = 'succeeded' | 'failed' | 'skipped' | 'already-done' | 'in-progress';
+export type RunStatus = 'succeeded' | 'failed' | 'skipped' | 'interrupted' | 'already-done' | 'in-progress';
 
 export interface RunOutcome {
   job: string;
@@ -92,13 +95,24 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
 
   let run: RunRecord | null = null;
   if (store) {
-    const claim = await store.claim(job.name, slot, {
-      owner: deps.owner,
-      leaseMs: deps.config.state.leaseMs,
-      now: started,
-      force: req.force ?? false,
-      retryFailed: req.retryFailed ?? false,
-    });
+    const refused = retentionRefusal(deps.config, job, slot, started, req.force ?? false);
+    if (refused) {
+      outcome.status = 'failed';
+      outcome.error = refused;
+      return outcome;
+    }
+    // A ledger outage is waited out while the slot may still start (its starting deadline), not dropped.
+    const claim = await withLedgerRetry(
+      () =>
+        store.claim(job.name, slot, {
+          owner: deps.owner,
+          leaseMs: deps.config.state.leaseMs,
+          now: clock(),
+          force: req.force ?? false,
+          retryFailed: req.retryFailed ?? false,
+        }),
+      { until: slot.getTime() + job.startingDeadlineMs, ...(req.signal ? { signal: req.signal } : {}), onRetry: ledgerRetryLog(log, 'claim') },
+    );
     if (!claim.claimed) {
       outcome.status = claim.run.status === 'running' ? 'in-progress' : 'already-done';
       outcome.existing = claim.run;
@@ -177,6 +191,9 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
     if (plan.messages.length === 0) {
       return await finishSkipped(plan.emptyCount > 0 ? 'the template rendered empty text' : 'for_each produced no items');
     }
+    // Every message's files are rendered before the first is posted: bad data fails the run whole.
+    if (job.attachments?.length) await renderFiles(job, plan, outcome);
+    throwIfAborted(controller.signal);
     if (req.dryRun) {
       outcome.status = 'succeeded';
       outcome.reason = 'dry run: nothing posted';
@@ -186,14 +203,32 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
     await deliver(deps, job, plan.messages, run, store, outcome, controller.signal, previousRun, req.force ?? false);
     // Notes (an optional source left out, rows cut at max_rows) stay visible in `history`.
     const notes = outcome.notes.length > 0 ? { reason: outcome.notes.join('; ') } : {};
-    if (store && run) await store.finish(run.id, { status: 'succeeded', now: clock(), metrics, ...notes });
+    if (store && run) {
+      const r = run;
+      await withLedgerRetry(() => store.finish(r.id, { status: 'succeeded', now: clock(), metrics, ...notes }), {
+        until: Date.now() + deps.config.state.leaseMs,
+        onRetry: ledgerRetryLog(log, 'finish'),
+      });
+    }
     outcome.status = 'succeeded';
     return finalize();
   } catch (err) {
     // Source errors may quote a command's stderr or a URL: mask secrets before the ledger, logs or the CLI see them.
     const error = scrubError(toDigestError(err, controller.signal));
-    outcome.status = 'failed';
     outcome.error = error;
+    if (error.code === 'E_INTERRUPTED') {
+      // Shutdown: hand the claim back (deliveries so far stay recorded) so the next process or a replica
+      // finishes exactly the missing messages at once, instead of a failure nobody retries.
+      outcome.status = 'interrupted';
+      outcome.reason = `${error.message}; ${outcome.delivered.length} of ${outcome.messages.length} message(s) delivered, the rest is left to the next process`;
+      if (store && run) {
+        await store
+          .finish(run.id, { status: 'interrupted', now: clock(), reason: outcome.reason })
+          .catch((e) => log.error({ err: String(e) }, 'could not hand the interrupted run back in the ledger'));
+      }
+      return finalize();
+    }
+    outcome.status = 'failed';
     if (store && run) {
       await store
         .finish(run.id, {
@@ -220,7 +255,10 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
 
   function finalize(): RunOutcome {
     outcome.durationMs = clock().getTime() - started.getTime();
-    const status = outcome.status === 'succeeded' || outcome.status === 'failed' || outcome.status === 'skipped' ? outcome.status : 'skipped';
+    const status =
+      outcome.status === 'succeeded' || outcome.status === 'failed' || outcome.status === 'skipped' || outcome.status === 'interrupted'
+        ? outcome.status
+        : 'skipped';
     deps.events.emit('run:end', {
       job: job.name,
       slot,
@@ -263,6 +301,34 @@ function skipIfValue(job: JobConfig, context: RenderContext): unknown {
     cur = (cur as Record<string, unknown>)[key];
   }
   return cur;
+}
+
+/**
+ * A slot older than retention may have been run and pruned already: the ledger cannot tell, so claiming it could
+ * post it a second time. Refused unless forced (nothing is claimed or posted).
+ */
+function retentionRefusal(config: LoadedConfig, job: JobConfig, slot: Date, now: Date, force: boolean): DigestError | null {
+  const days = config.state.retention.days;
+  if (force || slot.getTime() >= now.getTime() - days * 86_400_000) return null;
+  return new DigestError(
+    'E_STATE',
+    `slot ${slot.toISOString()} of "${job.name}" is older than state.retention (${days} days): the ledger may have forgotten whether it already ran`,
+    { hint: 'pass --force to run it anyway (it may post a second time), or raise state.retention.days' },
+  );
+}
+
+/**
+ * A message that went out must reach the ledger, or a later run would post it again: an outage is waited out for
+ * up to a lease (after that the claim is lost anyway).
+ */
+function recordDelivery(store: StateStore, runId: string, record: DeliveryRecord): Promise<void> {
+  return withLedgerRetry(() => store.recordDelivery(runId, record), { until: Date.now() + LEDGER_RECORD_PATIENCE_MS });
+}
+const LEDGER_RECORD_PATIENCE_MS = 60_000;
+
+function ledgerRetryLog(log: Logger, op: string) {
+  return (err: unknown, delayMs: number, attempt: number) =>
+    log.warn({ op, attempt, retryInMs: delayMs, err: err instanceof Error ? err.message : String(err) }, 'run ledger unavailable: retrying');
 }
 
 /** The run's reporting window, in the job's time zone. */
@@ -323,16 +389,17 @@ async function deliver(
         if (found) {
           deps.events.emit('pachca:deduplicated', { chatId: found.chat_id, messageId: found.id });
           const record: DeliveryRecord = { key: m.key, messageId: found.id, chatId: found.chat_id ?? null, url: found.url ?? null, deliveredAt: new Date() };
-          if (store && run) await store.recordDelivery(run.id, record);
+          if (store && run) await recordDelivery(store, run.id, record);
           outcome.delivered.push({ key: m.key, messageId: found.id, url: found.url ?? null, reused: true });
           continue;
         }
         const sent = await sendOne(client, job, m, previousByKey.get(m.key) ?? null, signal);
-        for (let i = 0; i < sent.length; i++) {
-          const msg = sent[i]!;
+        for (let i = 0; i < sent.messages.length; i++) {
+          const msg = sent.messages[i]!;
           const key = i === 0 ? m.key : `${m.key}~${i + 1}`;
           const record: DeliveryRecord = { key, messageId: msg.id, chatId: msg.chat_id ?? null, url: msg.url ?? null, deliveredAt: new Date() };
-          if (store && run) await store.recordDelivery(run.id, record);
+          if (sent.files && sent.files.on === i) record.files = sent.files.list;
+          if (store && run) await recordDelivery(store, run.id, record);
           outcome.delivered.push({ key, messageId: msg.id, url: msg.url ?? null, reused: false });
         }
       } catch (err) {
@@ -400,22 +467,57 @@ async function findUnrecorded(client: PachcaClient, m: PlannedMessage, recheck: 
   return found;
 }
 
-async function sendOne(client: PachcaClient, job: JobConfig, m: PlannedMessage, previous: DeliveryRecord | null, signal: AbortSignal): Promise<Message[]> {
+/** Attachments of each fan-out item, rendered once and shared by its targets; their notes go into the message. */
+async function renderFiles(job: JobConfig, plan: Plan, outcome: RunOutcome): Promise<void> {
+  const opts = { locale: job.locale, timezone: job.timezone };
+  for (const group of plan.groups) {
+    const files = await renderAttachments(job.attachments ?? [], group.context as unknown as Record<string, unknown>, opts);
+    const notes = [...new Set(files.flatMap((f) => f.notes))];
+    for (const m of group.messages) {
+      m.files = files;
+      if (notes.length > 0) m.input.content = `${m.input.content.trimEnd()}\n\n⚠️ ${notes.join('; ')}`;
+    }
+    for (const n of notes) if (!outcome.notes.includes(n)) outcome.notes.push(n);
+  }
+}
+
+interface Sent {
+  messages: Message[];
+  /** What was attached, and to which of the messages (the part that carries the buttons). */
+  files?: { list: MessageFile[]; on: number };
+}
+
+/** Uploads a message's files; all of them, or the message is not posted. */
+async function upload(client: PachcaClient, m: PlannedMessage, signal: AbortSignal): Promise<MessageFile[] | undefined> {
+  if (!m.files) return undefined;
+  // Loaded here: dry runs and jobs without files never load the HTTP stack.
+  const { uploadFiles } = await import('../pachca/uploads.js');
+  return uploadFiles(
+    client,
+    m.files.map((f) => ({ name: f.name, bytes: f.bytes, contentType: f.contentType, fileType: f.fileType, ...(f.width ? { width: f.width, height: f.height } : {}) })),
+    { signal },
+  );
+}
+
+async function sendOne(client: PachcaClient, job: JobConfig, m: PlannedMessage, previous: DeliveryRecord | null, signal: AbortSignal): Promise<Sent> {
+  const files = await upload(client, m, signal);
   if (job.delivery === 'update' && previous) {
     try {
       const updated = await client.updateMessage(
         previous.messageId,
-        { content: m.input.content, buttons: m.input.buttons ?? [] },
+        // `files` replaces the previous run's files; a job without attachments leaves a message's files alone.
+        { content: m.input.content, buttons: m.input.buttons ?? [], ...(files ? { files } : {}) },
         // Pachca paces edits per chat: the ledger knows the chat, so the client need not guess.
         { signal, ...(previous.chatId != null ? { chatId: previous.chatId } : {}) },
       );
-      return [updated];
+      return { messages: [updated], ...(files ? { files: { list: files, on: 0 } } : {}) };
     } catch (err) {
       // The message the previous run posted was deleted: post a new one instead.
       if (!(isDigestError(err) && (err as { status?: number }).status === 404)) throw err;
     }
   }
-  return client.sendMessage(m.input, { signal, splitToThread: job.splitToThread });
+  const sent = await client.sendMessage(files ? { ...m.input, files } : m.input, { signal, splitToThread: job.splitToThread });
+  return { messages: sent, ...(files ? { files: { list: files, on: job.splitToThread ? 0 : sent.length - 1 } } : {}) };
 }
 
 function throwIfAborted(signal: AbortSignal): void {

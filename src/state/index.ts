@@ -16,6 +16,7 @@ import { parseStateUrl } from './url.js';
 import type { StateStore } from './types.js';
 
 export type {
+  DeliveredFile,
   ClaimOptions,
   ClaimResult,
   DeliveryRecord,
@@ -25,8 +26,10 @@ export type {
   StateStore,
 } from './types.js';
 export type { StateUrl } from './url.js';
+export type { InteractionLedger, Acknowledgement } from './interactions.js';
 export { parseStateUrl, redactStateUrl } from './url.js';
 export { STATE_DEFAULTS } from './defaults.js';
+export { withLedgerRetry, isLedgerUnavailable, LEDGER_RETRY } from './retry.js';
 export { MIGRATIONS, LATEST_VERSION } from './migrations.js';
 
 export interface OpenStateStoreOptions {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DigestError, isDigestError } from '../errors.js';
-import type { DeliveryRecord, RunRecord, RunStatus } from './types.js';
+import { markUnavailable } from './retry.js';
+import type { DeliveryRecord, RunRecord } from './types.js';
 
 /** A run id is the token of one claim: every (re-)claim issues a new one, so a process that lost its claim
  * (lease expired, slot taken over) can no longer finish the run or record deliveries into it. */
@@ -8,16 +9,14 @@ export function newRunId(): string {
   return randomUUID();
 }
 
-export const FINISHED: readonly RunStatus[] = ['succeeded', 'failed', 'skipped'];
-
 /** Anything a driver throws becomes E_STATE with the operation named; our own errors pass through. */
 export function stateError(op: string, where: string, cause: unknown): DigestError {
   if (isDigestError(cause)) return cause;
   const message = cause instanceof Error ? cause.message : String(cause);
-  return new DigestError('E_STATE', `run ledger (${where}): ${op} failed: ${message}`, {
+  return markUnavailable(new DigestError('E_STATE', `run ledger (${where}): ${op} failed: ${message}`, {
     cause,
     hint: 'check that the state database is reachable and writable (state.url in jobs.config.yaml)',
-  });
+  }));
 }
 
 export function unknownRunError(op: string, runId: string): DigestError {

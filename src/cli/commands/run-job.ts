@@ -1,6 +1,6 @@
 import { DigestError, EXIT } from '../../errors.js';
 import type { JobConfig, LoadedConfig } from '../../config/types.js';
-import { latestSlot, parseCron } from '../../scheduler/index.js';
+import { dueSlots, parseCron } from '../../scheduler/index.js';
 import { runJob, type RunOutcome } from '../../pipeline/run.js';
 import { silentLogger } from '../../observability/logger.js';
 import { formatPlannedMessage } from '../format.js';
@@ -13,6 +13,7 @@ import {
   ownerId,
   previewClientFor,
   resolveDelivery,
+  SANDBOX_LEDGER,
   type GlobalOptions,
   type Io,
 } from '../context.js';
@@ -33,7 +34,14 @@ export function resolveSlot(job: JobConfig, flag: string | undefined, now: Date)
     }
     return d;
   }
-  return latestSlot(parseCron(job.schedule), job.timezone, now) ?? now;
+  // The due-slot rule's "latest slot": a one-shot run is the current slot, whatever the ledger says.
+  const plan = dueSlots(
+    { name: job.name, schedule: parseCron(job.schedule), timezone: job.timezone, catchUp: 'latest', startingDeadlineMs: Number.POSITIVE_INFINITY },
+    { lastRun: null, firstSeen: null, watchingSince: null },
+    now,
+    { maxCatchUp: 1, countLimit: 1 },
+  );
+  return plan.latest ?? now;
 }
 
 export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalOptions, io: Io): Promise<number> {
@@ -60,13 +68,12 @@ export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalO
 
   const delivery = await resolveDelivery(config, events, { sandbox: flags.sandbox ?? false });
   const store = await openStore(delivery.stateUrl, config);
-  const stopSignals = installSignalAbort();
+  const stopSignals = installSignalAbort(config.state.shutdownGraceMs);
   try {
     if (delivery.kind === 'sandbox') {
       io.err(
-        'PACHCA_TOKEN is not set: delivering to the built-in sandbox, a local Pachca that lives as long as this command.\n' +
-          '  To browse digests as Pachca shows them: npx pachca-digest sandbox --config jobs.config.yaml (then open http://127.0.0.1:4010).\n' +
-          '  To send to Pachca: set PACHCA_TOKEN to your bot\'s token.',
+        `${flags.sandbox ? '--sandbox' : 'PACHCA_TOKEN is not set'}: delivering to the built-in sandbox, a local Pachca that lives as long as this command.\n` +
+          (flags.sandbox ? '' : "  To send to Pachca: set PACHCA_TOKEN to your bot's token.\n"),
       );
     } else if (delivery.kind === 'external-sandbox') {
       io.err(`PACHCA_TOKEN is not set: delivering to ${delivery.description}.`);
@@ -77,7 +84,7 @@ export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalO
     );
     const { afterRun } = await import('../../pipeline/after-run.js');
     await afterRun({ config, job, outcome, store, client: delivery.client, logger });
-    printOutcome(outcome, io, config, false, delivery.kind === 'pachca' ? null : delivery.description);
+    printOutcome(outcome, io, config, false, delivery.kind === 'pachca' ? null : { description: delivery.description, linksLive: delivery.kind !== 'sandbox' });
     return exitFor(outcome);
   } finally {
     stopSignals.dispose();
@@ -88,10 +95,17 @@ export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalO
 
 export function exitFor(outcome: RunOutcome): number {
   if (outcome.status === 'failed') return outcome.error?.code === 'E_CONFIG' ? EXIT.USAGE : EXIT.JOB_FAILED;
+  if (outcome.status === 'interrupted') return EXIT.JOB_FAILED;
   return EXIT.OK;
 }
 
-export function printOutcome(outcome: RunOutcome, io: Io, _config: LoadedConfig, dryRun: boolean, sandboxNote: string | null): void {
+/** Where a run delivered when it was not Pachca; `linksLive`: its message links outlive this command. */
+export interface SandboxDelivery {
+  description: string;
+  linksLive: boolean;
+}
+
+export function printOutcome(outcome: RunOutcome, io: Io, config: LoadedConfig, dryRun: boolean, sandbox: SandboxDelivery | null): void {
   const slot = outcome.slot.toISOString();
   // Notes matter on every outcome: a digest that went out without an optional source, or with rows cut.
   if (outcome.status !== 'failed') for (const n of outcome.notes) io.err(`note: ${n}`);
@@ -103,11 +117,14 @@ export function printOutcome(outcome: RunOutcome, io: Io, _config: LoadedConfig,
   switch (outcome.status) {
     case 'succeeded': {
       const fresh = outcome.delivered.filter((d) => !d.reused);
-      if (sandboxNote) {
+      if (sandbox) {
         outcome.messages.forEach((m, i) => io.out(formatPlannedMessage(m, i, outcome.messages.length) + '\n'));
       }
-      for (const d of outcome.delivered) io.out(`✓ ${d.key}: message ${d.messageId}${d.url ? ` ${d.url}` : ''}${d.reused ? ' (delivered earlier)' : ''}`);
-      io.err(`${outcome.job} ${slot}: succeeded, ${fresh.length} message(s) posted${sandboxNote ? ` to ${sandboxNote}` : ''}`);
+      // A link into the in-process sandbox would be dead the moment this command exits: say so instead.
+      const where = (url: string | null | undefined) => (sandbox && !sandbox.linksLive ? ' (in the built-in sandbox, which stops with this command)' : url ? ` ${url}` : '');
+      for (const d of outcome.delivered) io.out(`✓ ${d.key}: message ${d.messageId}${where(d.url)}${d.reused ? ' (delivered earlier)' : ''}`);
+      io.err(`${outcome.job} ${slot}: succeeded, ${fresh.length} message(s) posted${sandbox ? ` to ${sandbox.description}` : ''}`);
+      if (sandbox) io.err(sandboxRecordedNote(config, sandbox));
       break;
     }
     case 'skipped':
@@ -116,6 +133,10 @@ export function printOutcome(outcome: RunOutcome, io: Io, _config: LoadedConfig,
     case 'already-done':
     case 'in-progress':
       io.err(`${outcome.job} ${slot}: ${outcome.reason}; nothing to do (use --force to run it again, or --slot for another slot)`);
+      if (sandbox) io.err(`  (sandbox runs are recorded in ${SANDBOX_LEDGER}, apart from the real ledger: \`history\` lists them)`);
+      break;
+    case 'interrupted':
+      io.err(`${outcome.job} ${slot}: interrupted — ${outcome.reason ?? 'stopped'}`);
       break;
     case 'failed':
       io.err(outcome.error ? outcome.error.format() : `${outcome.job} failed`);
@@ -124,10 +145,31 @@ export function printOutcome(outcome: RunOutcome, io: Io, _config: LoadedConfig,
   }
 }
 
-/** SIGTERM/SIGINT cancel a one-shot run cleanly (the ledger records it as failed, retryable). */
-function installSignalAbort(): { signal: AbortSignal; dispose: () => void } {
+function sandboxRecordedNote(config: LoadedConfig, sandbox: SandboxDelivery): string {
+  const lines = [`  recorded in the sandbox ledger ${SANDBOX_LEDGER} (\`history\` lists it; the real ledger is untouched): running this slot again says it is done, as in production.`];
+  if (!sandbox.linksLive) {
+    lines.push(
+      `  To open digests in a browser: npx pachca-digest --config ${config.file} sandbox  (keeps running; «Запустить сейчас» on the «Задания» tab),`,
+      '  or point PACHCA_API_URL at a running sandbox and the printed links open there.',
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * SIGTERM/SIGINT: the run gets `graceMs` to finish, then it is interrupted and its claim handed back (the ledger
+ * records `interrupted`, and the next run-job / daemon sends only what is missing).
+ */
+function installSignalAbort(graceMs: number): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
-  const onSignal = (sig: string) => controller.abort(new DigestError('E_ABORTED', `received ${sig}`));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const onSignal = (sig: string) => {
+    timer ??= setTimeout(
+      () => controller.abort(new DigestError('E_INTERRUPTED', `received ${sig}; the run did not finish within the shutdown grace of ${Math.round(graceMs / 1000)}s`)),
+      graceMs,
+    );
+    timer.unref?.();
+  };
   const term = () => onSignal('SIGTERM');
   const int = () => onSignal('SIGINT');
   process.once('SIGTERM', term);
@@ -135,6 +177,7 @@ function installSignalAbort(): { signal: AbortSignal; dispose: () => void } {
   return {
     signal: controller.signal,
     dispose: () => {
+      if (timer) clearTimeout(timer);
       process.off('SIGTERM', term);
       process.off('SIGINT', int);
     },
