@@ -42,6 +42,10 @@ export interface DigestEvents {
   'scheduler:tick': { at: Date };
   'scheduler:next': { job: string; at: Date | null };
   'config:reloaded': { file: string; jobs: number };
+  /** A button action started (after deduplication): one per click. */
+  'interaction:action': { job: string; action: string; messageId: number; userId: number };
+  /** One event taken in: handled, a duplicate skipped, ignored (no handler) or failed (to be retried). */
+  'interaction:event': { type: string; via: 'history' | 'webhook'; outcome: 'handled' | 'duplicate' | 'ignored' | 'failed' };
   'config:reload-failed': { file: string; error: string };
 }
 

@@ -66,6 +66,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .action((flags) => set(import('./commands/daemon.js').then((m) => m.runDueCommand(flags, globals(), io))));
 
   program
+    .command('events')
+    .description('drain the bot\'s event history once (button clicks: refresh, acknowledge, details, unsubscribe), then exit')
+    .option('--sandbox', 'use a built-in sandbox started in this process')
+    .action((flags) => set(import('./commands/events.js').then((m) => m.eventsCommand(flags, globals(), io))));
+
+  program
     .command('history [job]')
     .description('recent runs from the ledger: slot, status, duration, attempts, messages, error')
     .option('--limit <n>', 'how many runs (default 20)')

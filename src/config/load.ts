@@ -45,7 +45,7 @@ import type {
 } from './types.js';
 import { isActionButton } from './types.js';
 import type { RawActionButton } from './schema-events.js';
-import { MAX_BUTTON_DATA, worstCaseButtonDataLength } from '../interactions/index.js';
+import { MAX_BUTTON_DATA, worstCaseButtonDataLength } from '../interactions/payload.js';
 import { formatPath, interpolate, lookup, parseYaml, positionOf, type ParsedYaml, type PathSegment } from './yaml.js';
 
 export interface LoadOptions {

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { CONFIG_DEFAULTS as D } from './defaults.js';
 import { duration } from './schema.js';
-import { BUTTON_ACTIONS } from '../interactions/index.js';
+import { BUTTON_ACTIONS } from '../interactions/payload.js';
 
 export const EVENT_MODES = ['poll', 'webhook'] as const;
 

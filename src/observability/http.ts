@@ -36,6 +36,8 @@ export interface HealthServerOptions {
   /** A readiness check slower than this answers 503 (a hung database must not hang the probe). */
   checkTimeoutMs?: number;
   logger?: Logger;
+  /** More endpoints (the signed webhook receiver): path → handler, any method; checked before the built-ins. */
+  routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void> | void>;
 }
 
 export interface HealthServer {
@@ -64,6 +66,8 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
+    const extra = path !== undefined ? options.routes?.[path] : undefined;
+    if (extra) return extra(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return send(res, 405, { status: 'error', detail: 'method not allowed' });

@@ -236,6 +236,9 @@ const HANDLERS: Handlers = {
     if (p.state === 'open') log.warn({ state: p.state }, 'pachca circuit breaker opened: slowing down all requests');
     else log.info({ state: p.state }, 'pachca circuit breaker closed');
   },
+  'interaction:action': (p, log) =>
+    log.info({ job: p.job, action: p.action, messageId: p.messageId, userId: p.userId }, 'button action'),
+  'interaction:event': (p, log) => log.debug({ type: p.type, via: p.via, outcome: p.outcome }, 'event taken in'),
   'pachca:deduplicated': (p, log) =>
     log.info({ chatId: p.chatId, messageId: p.messageId }, 'message already posted: not sending it again'),
   'scheduler:tick': (p, log) => log.debug({ at: iso(p.at) }, 'scheduler tick'),

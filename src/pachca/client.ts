@@ -773,7 +773,8 @@ function throttledHint(bucket: string, until: number): string {
 /** Pacing class from the method and path (Pachca's documented limit groups). */
 export function classify(method: string, path: string): BucketClass {
   const p = path.split('?')[0]!;
-  if (/^\/webhooks\/events\b/.test(p)) return 'eventHistory';
+  // The documented ~5 per 2 s is for reading the history; deleting a handled event is an ordinary call.
+  if (/^\/webhooks\/events\b/.test(p)) return method === 'GET' ? 'eventHistory' : 'other';
   if (/^\/messages(\/\d+)?$/.test(p)) return method === 'GET' ? 'messageRead' : 'messageWrite';
   return 'other';
 }

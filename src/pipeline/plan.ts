@@ -4,7 +4,7 @@
  */
 import { DigestError } from '../errors.js';
 import { isActionButton, type JobConfig, type TargetSpec } from '../config/types.js';
-import { encodeButtonData } from '../interactions/index.js';
+import { encodeButtonData } from '../interactions/payload.js';
 import type { CompiledTemplate, RenderOptions } from '../render/types.js';
 import type { Period } from '../sources/define.js';
 import type { CreateMessageInput, EntityType, MessageButton } from '../pachca/types.js';

@@ -68,7 +68,7 @@ export interface RunRequest {
 const require = createRequire(import.meta.url);
 let sharedAgent: Dispatcher | undefined;
 /** One keep-alive agent for all HTTP sources; undici is loaded only when a source asks for it. */
-function httpAgent(): Dispatcher {
+export function httpAgent(): Dispatcher {
   if (!sharedAgent) {
     const { Agent } = require('undici') as typeof import('undici');
     sharedAgent = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 10_000 } });

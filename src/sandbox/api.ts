@@ -466,17 +466,7 @@ export function apiRoutes({ store, maxContentBytes, uploads }: ApiDeps): Route[]
         return { status: 200, body: { data: t } };
       },
     },
-    {
-      method: 'GET',
-      path: '/webhooks/events',
-      bucket: 'eventHistory',
-      handle(ctx) {
-        const { limit, cursor } = pageParams(ctx);
-        // The sandbox emits no bot events; the endpoint exists for its rate limit.
-        const page = paginate([] as Array<{ id: number }>, (e) => [e.id], { limit, order: 'desc', sort: 'id', cursor });
-        return { status: 200, body: page };
-      },
-    },
+    // GET /webhooks/events and the other bot endpoints live in bot.ts.
     {
       method: 'GET',
       path: '/profile',

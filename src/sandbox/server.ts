@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../observability/logger.js';
 import { apiRoutes } from './api.js';
+import { SandboxBot } from './bot.js';
 import { API_BASE_PATH, INSPECT_BASE_PATH, SANDBOX_DEFAULTS } from './defaults.js';
 import { apiError, oauthError, rateLimitError, SandboxHttpError } from './errors.js';
 import { FaultRegistry, type Fault, type FaultKind } from './faults.js';
@@ -48,6 +49,8 @@ export interface SandboxOptions {
   uploads?: { ttlMs?: number; maxFileBytes?: number };
   /** More route tables (the web UI mounts itself at prefix ''). */
   extraRoutes?: (sandbox: Sandbox) => RouteMount[];
+  /** The bot's webhook signing secret (default BOT_DEFAULTS.signingSecret) and per-token scopes. */
+  bot?: { signingSecret?: string; tokenScopes?: Record<string, string[]>; deliveryRetryMs?: number };
   /** The web view at `/` (default on; `{ jobs }` adds the Jobs view); `false`: the plain-text index. */
   web?: false | WebOptions;
 }
@@ -93,6 +96,8 @@ export interface Sandbox {
     list(): ReturnType<FaultRegistry['list']>;
   };
   rateLimits: SandboxRateLimits | null;
+  /** Pachca's bot side: button clicks → event history and signed webhook deliveries. */
+  bot: SandboxBot;
   requests(): RequestLogEntry[];
   stats(): SandboxStats;
   /** Seeded data back, log/stats/faults/limit buckets cleared. */
@@ -120,6 +125,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
   ensureTokenUsers();
 
+  const bot = new SandboxBot({ store, now, botUserId, ...options.bot });
   const faults = new FaultRegistry();
   const limits = resolveRateLimits(options.rateLimits);
   const limiter = limits ? new RateLimiter(limits) : null;
@@ -154,6 +160,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   const reset = () => {
     store.reset();
+    bot.reset();
     uploads.reset();
     ensureTokenUsers();
     faults.clear();
@@ -309,10 +316,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       list: () => faults.list(),
     },
     rateLimits: limits,
+    bot,
     requests: () => log.map((e) => ({ ...e })),
     stats: () => structuredClone(stats),
     reset,
     async close() {
+      bot.close();
       for (const c of pendingDelays) c.abort();
       for (const s of streams) s.end();
       await new Promise<void>((resolve) => {
@@ -343,15 +352,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   ];
   tables = [
     ...mergeMounts(mounts).map((m) => compileRoutes(m.prefix, false, m.routes)),
-    compileRoutes(API_BASE_PATH, true, [...apiRoutes({ store, maxContentBytes, uploads }), ...uploadApiRoutes(uploads, () => sandbox.origin)]),
+    compileRoutes(API_BASE_PATH, true, [
+      ...apiRoutes({ store, maxContentBytes, uploads }),
+      ...uploadApiRoutes(uploads, () => sandbox.origin),
+      ...bot.apiRoutes(),
+    ]),
     // An API-like table (request log, faults) without a token: what the direct upload URL is.
     compileRoutes(STORAGE_BASE_PATH, true, storageRoutes(uploads)),
     compileRoutes(FILES_BASE_PATH, false, fileRoutes(uploads)),
-    compileRoutes(
-      INSPECT_BASE_PATH,
-      false,
-      inspectRoutes({ store, faults, requests: sandbox.requests, stats: sandbox.stats, reset, streams }),
-    ),
+    compileRoutes(INSPECT_BASE_PATH, false, [
+      ...inspectRoutes({ store, faults, requests: sandbox.requests, stats: sandbox.stats, reset, streams }),
+      ...bot.inspectRoutes(),
+    ]),
   ];
 
   const host = options.host ?? SANDBOX_DEFAULTS.host;

@@ -174,3 +174,28 @@ export function interactionLedger(db: SqlAdapter): InteractionLedger {
   };
 }
 
+
+/**
+ * Run `fn` holding the ledger lock on a message: a button action and a scheduled run editing the same
+ * message take turns (across replicas), so edits land in order. Waits while another holder has it.
+ */
+export async function withMessageLock<T>(
+  ledger: InteractionLedger,
+  messageId: number,
+  owner: string,
+  fn: () => Promise<T>,
+  opts: { leaseMs: number; signal?: AbortSignal; now?: () => Date; pollMs?: number },
+): Promise<T> {
+  const now = opts.now ?? (() => new Date());
+  // A per-call holder id: two actions of one process on one message must take turns too.
+  const holder = `${owner}#${Math.random().toString(36).slice(2, 10)}`;
+  while (!(await ledger.lockMessage(messageId, holder, opts.leaseMs, now()))) {
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 100));
+  }
+  try {
+    return await fn();
+  } finally {
+    await ledger.unlockMessage(messageId, holder).catch(() => {});
+  }
+}

@@ -200,6 +200,8 @@ describe('attachLogging', () => {
       'scheduler:next': { job: 'j', at: slot },
       'config:reloaded': { file: 'f', jobs: 2 },
       'config:reload-failed': { file: 'f', error: 'e' },
+      'interaction:action': { job: 'j', action: 'refresh', messageId: 1, userId: 2 },
+      'interaction:event': { type: 'button_click', via: 'history', outcome: 'handled' },
     };
     for (const [name, payload] of Object.entries(all)) events.emit(name as keyof DigestEvents, payload as never);
     const lines = out.lines();

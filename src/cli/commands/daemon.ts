@@ -59,6 +59,13 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
   const sweepMs = Math.min(60_000, Math.max(1_000, config.state.leaseMs));
   const daemon = new Daemon({ jobs: config.jobs, store, run, events, logger, sweepIntervalMs: sweepMs, shutdownGraceMs: config.state.shutdownGraceMs });
 
+  const { createRouter, startIntake } = await import('./events.js');
+  const intakeDeps = { config: () => config, client: delivery.client, store, events, logger, owner };
+  const intake = startIntake(intakeDeps, createRouter(intakeDeps));
+  if (intake.webhookRoute && flags.httpPort === undefined) {
+    logger.warn({ path: intake.webhookRoute.path }, 'events.mode is webhook but --http-port is not set: nothing receives the webhooks');
+  }
+
   let health: { close(): Promise<void> } | undefined;
   if (flags.httpPort !== undefined) {
     const port = parsePort(flags.httpPort, '--http-port');
@@ -70,6 +77,7 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
       port,
       host: flags.httpHost ?? '0.0.0.0',
       metrics,
+      ...(intake.webhookRoute ? { routes: { [intake.webhookRoute.path]: intake.webhookRoute.handler } } : {}),
       checks: {
         live: () => {
           const last = daemon.lastTick;
@@ -135,6 +143,7 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
       logger.info({ jobs: daemon.nextRuns().map((n) => ({ job: n.job, next: n.at?.toISOString() ?? null })) }, 'daemon started');
       await stopRequested;
     }
+    await intake.stop();
     await daemon.stop();
     // A catch-up interrupted by the signal launches nothing more once stopped; let it return before closing the store.
     await starting;

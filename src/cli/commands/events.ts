@@ -1,0 +1,91 @@
+/** `events`: drain the bot's event history once and exit (a CronJob every minute), and the daemon's intake. */
+import { EXIT } from '../../errors.js';
+import type { LoadedConfig } from '../../config/types.js';
+import type { DigestEmitter } from '../../events.js';
+import type { Logger } from '../../observability/logger.js';
+import type { PachcaClient } from '../../pachca/client.js';
+import type { StateStore } from '../../state/types.js';
+import { buttonClickHandler, drainHistory, EventRouter, webhookHandler, type IncomingEvent } from '../../interactions/index.js';
+import { loadConfigFor, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, type GlobalOptions, type Io } from '../context.js';
+
+export interface IntakeDeps {
+  config: () => LoadedConfig;
+  client: () => PachcaClient;
+  store: StateStore;
+  events: DigestEmitter;
+  logger: Logger;
+  owner: string;
+}
+
+/** The router with the built-in handlers; other stages add theirs with `router.on(type, handler)`. */
+export function createRouter(d: IntakeDeps): EventRouter {
+  return new EventRouter({ ledger: d.store.interactions, owner: d.owner, logger: d.logger }).on(
+    'button_click',
+    buttonClickHandler({ config: d.config, client: d.client, store: d.store, events: d.events, logger: d.logger, owner: d.owner }),
+  );
+}
+
+/** Daemon side: poll continuously, or the webhook route for the health server. Returns a stop function. */
+export function startIntake(d: IntakeDeps, router: EventRouter): { stop: () => Promise<void>; webhookRoute?: { path: string; handler: ReturnType<typeof webhookHandler> } } {
+  const settings = d.config().events;
+  if (!settings) return { stop: async () => {} };
+  const ac = new AbortController();
+  if (settings.mode === 'webhook') {
+    const inFlight = new Set<Promise<unknown>>();
+    const handler = webhookHandler({
+      secret: settings.signingSecret!,
+      maxAgeMs: settings.maxAgeMs,
+      logger: d.logger,
+      onEvent: (e: IncomingEvent) => {
+        const p = router.dispatch(e, ac.signal).then((outcome) => d.events.emit('interaction:event', { type: e.type, via: 'webhook', outcome }));
+        inFlight.add(p);
+        void p.finally(() => inFlight.delete(p));
+      },
+    });
+    return {
+      webhookRoute: { path: settings.path, handler },
+      stop: async () => {
+        await Promise.allSettled([...inFlight]);
+        ac.abort();
+      },
+    };
+  }
+  const loop = (async () => {
+    while (!ac.signal.aborted) {
+      try {
+        await drainHistory(d.client(), router, { signal: ac.signal, events: d.events });
+      } catch (err) {
+        if (!ac.signal.aborted) d.logger.warn({ err: (err as Error).message }, 'event history drain failed; retrying at the next interval');
+      }
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, settings.pollIntervalMs);
+        ac.signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+      });
+    }
+  })();
+  return {
+    stop: async () => {
+      ac.abort();
+      await loop;
+    },
+  };
+}
+
+export async function eventsCommand(flags: { sandbox?: boolean }, g: GlobalOptions, io: Io): Promise<number> {
+  const config = await loadConfigFor(g, io);
+  const events = newEmitter();
+  const logger = await makeLogger(g, io, [config.pachca.token]);
+  const { attachLogging } = await import('../../observability/log.js');
+  attachLogging(events, logger);
+  const delivery = await resolveDelivery(config, events, { sandbox: flags.sandbox ?? false });
+  const store = await openStore(delivery.stateUrl, config);
+  try {
+    const router = createRouter({ config: () => config, client: delivery.client, store, events, logger, owner: ownerId() });
+    const r = await drainHistory(delivery.client(), router, { events });
+    io.err(`events: ${r.handled} handled, ${r.duplicates} duplicates, ${r.ignored} ignored, ${r.failed} failed; ${r.deleted} deleted from the history (${r.pages} pages)`);
+    return r.failed > 0 ? EXIT.JOB_FAILED : EXIT.OK;
+  } finally {
+    await store.close();
+    await delivery.close();
+  }
+}

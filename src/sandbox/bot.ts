@@ -1,0 +1,257 @@
+/**
+ * The sandbox as Pachca's bot side: a click on a `data` button becomes a webhook event, kept in the
+ * bot's event history (`GET /webhooks/events`, `DELETE /webhooks/events/{id}`) and, when the bot has an
+ * outgoing webhook URL, POSTed there signed (`Pachca-Signature`: hex HMAC-SHA256 of the raw body with
+ * the bot's signing secret), retried while the answer is not 2xx: delivery is at least once, as in
+ * Pachca. Shapes from ../shared/reference/pachca-openapi.en.yaml (WebhookEvent, ButtonWebhookPayload,
+ * BotResponse).
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import { apiError, notFound, SandboxHttpError } from './errors.js';
+import { decodeCursor, paginate } from './pagination.js';
+import { intParam, type Route } from './router.js';
+import { SANDBOX_DEFAULTS } from './defaults.js';
+import type { SandboxStore } from './store.js';
+
+export const BOT_DEFAULTS = {
+  /** What the sandbox signs with unless told otherwise (the bot settings' «Подписи» secret). */
+  signingSecret: 'sandbox-signing-secret',
+  /** Webhook delivery: attempts and the pause before each retry (doubling). */
+  deliveryAttempts: 4,
+  deliveryRetryMs: 500,
+  deliveryTimeoutMs: 5_000,
+} as const;
+
+export interface WebhookEvent {
+  id: string;
+  event_type: string;
+  payload: Record<string, unknown>;
+  created_at: string;
+}
+
+export interface DeliveryAttempt {
+  eventId: string;
+  attempt: number;
+  status: number | null;
+  error?: string;
+}
+
+export interface BotOptions {
+  store: SandboxStore;
+  now: () => number;
+  botUserId: number;
+  signingSecret?: string;
+  /** token → scopes; a token not listed has every scope (the default: any token works). */
+  tokenScopes?: Record<string, string[]>;
+  /** For fast tests. */
+  deliveryRetryMs?: number;
+}
+
+export class SandboxBot {
+  readonly signingSecret: string;
+  #events: WebhookEvent[] = [];
+  #seq = 0;
+  /** Creation order of each event, the pagination key (ids are strings). */
+  #order = new Map<string, number>();
+  webhook: { outgoing_url: string; events: string[] } = { outgoing_url: '', events: ['button_click'] };
+  readonly deliveries: DeliveryAttempt[] = [];
+  #pending = new Set<Promise<void>>();
+  #closed = false;
+
+  constructor(private readonly o: BotOptions) {
+    this.signingSecret = o.signingSecret ?? BOT_DEFAULTS.signingSecret;
+  }
+
+  events(): WebhookEvent[] {
+    return this.#events.slice();
+  }
+
+  /** A user clicks a data button of a message: the event Pachca would send. */
+  click(input: { messageId: number; userId: number; data?: string; text?: string }): WebhookEvent {
+    const m = this.o.store.message(input.messageId);
+    if (!m || m.deleted_at) throw notFound('message_id', input.messageId, 'Message');
+    const buttons = (m.buttons ?? []).flat();
+    const button = buttons.find((b) => (input.data !== undefined ? b.data === input.data : b.text === input.text) && b.data !== undefined);
+    if (!button) throw apiError(422, 'button', 'invalid', 'the message has no such data button', input.data ?? input.text ?? null);
+    return this.emit('button_click', {
+      type: 'button',
+      event: 'click',
+      message_id: m.id,
+      trigger_id: randomUUID(),
+      data: button.data!,
+      user_id: input.userId,
+      chat_id: m.chat_id,
+    });
+  }
+
+  /** Any event (tests: unhandled types; the same event delivered again). */
+  emit(eventType: string, payload: Record<string, unknown>, opts: { timestamp?: number } = {}): WebhookEvent {
+    const now = this.o.now();
+    const full = { ...payload, webhook_timestamp: opts.timestamp ?? Math.floor(now / 1000) };
+    // ULID-like: sortable by creation, unique.
+    const id = `${now.toString(36).padStart(10, '0')}${(++this.#seq).toString(36).padStart(6, '0')}`.toUpperCase();
+    const event: WebhookEvent = { id, event_type: eventType, payload: full, created_at: new Date(now).toISOString() };
+    this.#events.push(event);
+    this.#order.set(id, this.#seq);
+    if (this.webhook.outgoing_url && this.webhook.events.includes(eventType)) this.#deliver(event);
+    return event;
+  }
+
+  /** POST the payload (Pachca sends the webhook object itself) and retry until a 2xx. */
+  #deliver(event: WebhookEvent): void {
+    const url = this.webhook.outgoing_url;
+    const body = JSON.stringify(event.payload);
+    const signature = createHmac('sha256', this.signingSecret).update(body).digest('hex');
+    const p = (async () => {
+      let wait = this.o.deliveryRetryMs ?? BOT_DEFAULTS.deliveryRetryMs;
+      for (let attempt = 1; attempt <= BOT_DEFAULTS.deliveryAttempts && !this.#closed; attempt++) {
+        try {
+          const res = await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'pachca-signature': signature },
+            body,
+            signal: AbortSignal.timeout(BOT_DEFAULTS.deliveryTimeoutMs),
+          });
+          await res.arrayBuffer().catch(() => undefined);
+          this.deliveries.push({ eventId: event.id, attempt, status: res.status });
+          if (res.ok) return;
+        } catch (err) {
+          this.deliveries.push({ eventId: event.id, attempt, status: null, error: (err as Error).message });
+        }
+        await new Promise((r) => setTimeout(r, wait));
+        wait *= 2;
+      }
+    })();
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p));
+  }
+
+  /** Deliveries still being attempted (tests wait for them). */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+  }
+
+  reset(): void {
+    this.#events = [];
+    this.deliveries.length = 0;
+    this.webhook = { outgoing_url: '', events: ['button_click'] };
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  requireScope(tokenKey: string, scope: string, kind: 'bot' | 'user' = 'bot'): void {
+    const scopes = this.o.tokenScopes?.[tokenKey];
+    if (scopes && !scopes.includes(scope)) {
+      throw new SandboxHttpError(403, { error: 'insufficient_scope', error_description: `The ${kind} token needs the scope ${scope}` });
+    }
+  }
+
+  botResponse() {
+    return { id: this.o.botUserId, webhook: { outgoing_url: this.webhook.outgoing_url, events: this.webhook.events, events_history_enabled: true } };
+  }
+
+  apiRoutes(): Route[] {
+    const { limit: L } = { limit: SANDBOX_DEFAULTS.pageLimit };
+    return [
+      {
+        method: 'GET',
+        path: '/webhooks/events',
+        bucket: 'eventHistory',
+        handle: (ctx) => {
+          this.requireScope(ctx.tokenKey, 'webhooks:events:read');
+          const limit = intParam(ctx.query.get('limit'), 'limit') ?? L.default;
+          if (limit < L.min || limit > L.max) throw apiError(400, 'limit', 'invalid', `limit must be between ${L.min} and ${L.max}`, limit);
+          const c = ctx.query.get('cursor');
+          const cursor = c ? decodeCursor(c) : undefined;
+          // Newest first, as Pachca lists history.
+          const page = paginate(this.#events, (e) => [this.#order.get(e.id) ?? 0], { limit, order: 'desc', sort: 'id', ...(cursor ? { cursor } : {}) });
+          return { status: 200, body: page };
+        },
+      },
+      {
+        method: 'DELETE',
+        path: '/webhooks/events/:id',
+        bucket: 'other',
+        handle: (ctx) => {
+          this.requireScope(ctx.tokenKey, 'webhooks:events:delete');
+          const i = this.#events.findIndex((e) => e.id === ctx.params.id);
+          if (i < 0) throw notFound('id', ctx.params.id, 'Event');
+          this.#events.splice(i, 1);
+          return { status: 204 };
+        },
+      },
+      {
+        method: 'PUT',
+        path: '/bot/webhook',
+        bucket: 'other',
+        handle: (ctx) => {
+          this.requireScope(ctx.tokenKey, 'bot_self:webhook:write');
+          const body = ctx.json() as { webhook?: { outgoing_url?: unknown } } | undefined;
+          const url = body?.webhook?.outgoing_url;
+          if (typeof url !== 'string') throw apiError(400, 'webhook.outgoing_url', 'invalid', 'outgoing_url is required', null);
+          if (url !== '' && !/^https?:\/\//.test(url)) throw apiError(422, 'webhook.outgoing_url', 'invalid', 'outgoing_url must be an http(s) URL', url);
+          this.webhook = { ...this.webhook, outgoing_url: url };
+          return { status: 200, body: { data: this.botResponse() } };
+        },
+      },
+      {
+        method: 'GET',
+        path: '/bots/:id',
+        bucket: 'other',
+        handle: (ctx) => {
+          this.requireScope(ctx.tokenKey, 'bots:read', 'user');
+          if (intParam(ctx.params.id, 'id') !== this.o.botUserId) throw notFound('id', ctx.params.id, 'Bot');
+          return { status: 200, body: { data: this.botResponse() } };
+        },
+      },
+      {
+        method: 'PUT',
+        path: '/bots/:id',
+        bucket: 'other',
+        handle: (ctx) => {
+          this.requireScope(ctx.tokenKey, 'bots:write', 'user');
+          if (intParam(ctx.params.id, 'id') !== this.o.botUserId) throw notFound('id', ctx.params.id, 'Bot');
+          const w = (ctx.json() as { webhook?: { outgoing_url?: unknown; events?: unknown } } | undefined)?.webhook;
+          if (!w || typeof w !== 'object') throw apiError(400, 'webhook', 'invalid', 'webhook is required', null);
+          if (w.outgoing_url !== undefined) {
+            if (typeof w.outgoing_url !== 'string') throw apiError(400, 'webhook.outgoing_url', 'invalid', 'outgoing_url must be a string', null);
+            this.webhook = { ...this.webhook, outgoing_url: w.outgoing_url };
+          }
+          if (w.events !== undefined) {
+            if (!Array.isArray(w.events) || !w.events.every((e) => typeof e === 'string')) throw apiError(400, 'webhook.events', 'invalid', 'events must be a list of names', null);
+            this.webhook = { ...this.webhook, events: w.events as string[] };
+          }
+          return { status: 200, body: { data: this.botResponse() } };
+        },
+      },
+    ];
+  }
+
+  /** `/__sandbox/bot/*`: simulate clicks and look at what the bot side did. */
+  inspectRoutes(): Route[] {
+    return [
+      {
+        method: 'POST',
+        path: '/bot/click',
+        handle: (ctx) => {
+          const b = (ctx.json() ?? {}) as { message_id?: unknown; user_id?: unknown; data?: unknown; text?: unknown };
+          if (typeof b.message_id !== 'number' || typeof b.user_id !== 'number') throw apiError(400, 'body', 'invalid', 'message_id and user_id (numbers) are required');
+          const event = this.click({
+            messageId: b.message_id,
+            userId: b.user_id,
+            ...(typeof b.data === 'string' ? { data: b.data } : {}),
+            ...(typeof b.text === 'string' ? { text: b.text } : {}),
+          });
+          return { status: 201, body: { data: event } };
+        },
+      },
+      {
+        method: 'GET',
+        path: '/bot',
+        handle: () => ({ status: 200, body: { data: { ...this.botResponse(), history: this.#events.length, deliveries: this.deliveries } } }),
+      },
+    ];
+  }
+}
