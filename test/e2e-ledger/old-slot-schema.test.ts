@@ -45,7 +45,7 @@ describe('old slots and schema versions through the CLI', () => {
     expect(again.stderr).toMatch(/--force/);
     expect(suite.sandbox.store.messages(103)).toHaveLength(3);
     expect(suite.sandbox.store.messages(103).filter((m) => m.content.includes(`slot=${old.slice(0, 10)}`))).toHaveLength(1);
-  });
+  }, 120_000);
 
   it('a --slot older than retention is refused with a clear message and posts nothing; --force runs it', async () => {
     suite.project(CONFIG('{ runs: 10, days: 30 }'), TEMPLATES);
@@ -61,7 +61,7 @@ describe('old slots and schema versions through the CLI', () => {
     const forced = await run('--slot', old, '--force');
     expect(forced.code, forced.stderr).toBe(0);
     expect(suite.sandbox.store.messages(103)).toHaveLength(1);
-  });
+  }, 120_000);
 
   it('a ledger from a newer release is refused (E_STATE, both versions named) and nothing is posted', async () => {
     const p = suite.project(CONFIG('{ runs: 10, days: 30 }'), TEMPLATES);
@@ -77,5 +77,5 @@ describe('old slots and schema versions through the CLI', () => {
     expect(r.stderr).toContain(`schema version ${LATEST_VERSION + 1}`);
     expect(r.stderr).toContain(`(version ${LATEST_VERSION})`);
     expect(suite.sandbox.store.messages(103)).toHaveLength(0);
-  });
+  }, 60_000);
 });
