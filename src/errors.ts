@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'E_TIMEOUT' // a job or request deadline passed
   | 'E_ABORTED' // cancelled (replaced run, timeout of a one-shot)
   | 'E_INTERRUPTED' // the process is stopping: the run's claim is handed over, not failed
+  | 'E_READ_ONLY' // a read-only client (a preview) was asked to write
   | 'E_INTERNAL'; // a bug: printed with its stack trace
 
 export interface ErrorLocation {

@@ -3,7 +3,7 @@
  * has to reach into the code that does the work.
  */
 /** Pachca's documented limit groups (the client's pacing classes). */
-export type PachcaRequestClass = 'messageWrite' | 'messageRead' | 'eventHistory' | 'other';
+export type PachcaRequestClass = 'messageWrite' | 'messageRead' | 'eventHistory' | 'other' | 'token';
 
 export interface DigestEvents {
   'run:start': { job: string; slot: Date; attempt: number };

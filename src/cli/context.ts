@@ -156,37 +156,23 @@ export async function previewClientFor(config: LoadedConfig, job: JobConfig, eve
   return previewClient(config, events);
 }
 
-const WRITE_METHODS = new Set(['createMessage', 'sendMessage', 'updateMessage', 'deleteMessage', 'createThread']);
-
 /**
  * For `render` and `run-job --dry-run`: a client that can read (the `pachca` source needs it) but
- * refuses to post, so a preview shows real data and can never send anything.
+ * refuses every write where all requests pass (`readOnly`), so a preview shows real data and
+ * nothing — typed method, `request()`, a plugin — can send anything.
  */
 export async function previewClient(config: LoadedConfig, events: DigestEmitter): Promise<{ client: () => PachcaClient; close: () => Promise<void> }> {
   const { PachcaClient } = await import('../pachca/index.js');
   let real: PachcaClient | undefined;
-  let guarded: PachcaClient | undefined;
   const client = (): PachcaClient => {
-    if (guarded) return guarded;
+    if (real) return real;
     if (!config.pachca.token && !config.pachca.baseUrlExplicit) {
       throw new DigestError('E_SOURCE', 'reading from Pachca needs a token, and PACHCA_TOKEN is not set', {
         hint: 'Set PACHCA_TOKEN to preview with real data, point PACHCA_API_URL at a running sandbox, or pass --metrics FILE.',
       });
     }
-    real = new PachcaClient(clientOptions(config, config.pachca.token || 'sandbox', config.pachca.baseUrl, events));
-    const target = real;
-    guarded = new Proxy(target, {
-      get(t, prop) {
-        if (typeof prop === 'string' && WRITE_METHODS.has(prop)) {
-          return () => {
-            throw new DigestError('E_INTERNAL', `a preview tried to call ${prop}: previews never post`);
-          };
-        }
-        const value = Reflect.get(t, prop, t);
-        return typeof value === 'function' ? value.bind(t) : value;
-      },
-    });
-    return guarded;
+    real = new PachcaClient({ ...clientOptions(config, config.pachca.token || 'sandbox', config.pachca.baseUrl, events), readOnly: true });
+    return real;
   };
   return { client, close: async () => void (await real?.close()) };
 }

@@ -98,6 +98,9 @@ function pachcaSchema() {
           message_read: bucketSchema('message read', r.message_read).describe('Reading messages'),
           event_history: bucketSchema('event history', r.event_history).describe('GET /webhooks/events'),
           other: bucketSchema('other', r.other).describe('Every other API method'),
+          token: bucketSchema('token-wide', r.token).describe(
+            'Every request of the token together (Pachca: ~50 req/s); the buckets above sit inside it',
+          ),
           breaker_threshold: positiveInt()
             .default(r.breaker_threshold)
             .describe('Consecutive 429 answers that slow the whole token down'),
@@ -119,6 +122,12 @@ function pachcaSchema() {
           max_retry_after: duration()
             .prefault(t.max_retry_after)
             .describe('A Retry-After longer than this fails the call instead of waiting'),
+          rate_limit_retries: nonNegInt()
+            .default(t.rate_limit_retries)
+            .describe('429 answers in a row after which a call fails instead of waiting again'),
+          min_retry_after: duration()
+            .prefault(t.min_retry_after)
+            .describe('Shortest wait after a 429, even with Retry-After: 0; doubles with each 429 in a row'),
           max_total: duration().prefault(t.max_total).describe('All attempts of one call, waits included, end within this'),
           dedupe_lookback: positiveInt()
             .default(t.dedupe_lookback)

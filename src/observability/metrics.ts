@@ -33,7 +33,7 @@ export const METRICS_PREFIX = 'pachca_digest_';
 const RUN_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 const REQUEST_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-const REQUEST_CLASSES: readonly PachcaRequestClass[] = ['messageWrite', 'messageRead', 'eventHistory', 'other'];
+const REQUEST_CLASSES: readonly PachcaRequestClass[] = ['messageWrite', 'messageRead', 'eventHistory', 'other', 'token'];
 
 /**
  * The `class` label of a Pachca event. The bucket key is per chat (`messageWrite:chat:101`), an

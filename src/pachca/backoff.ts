@@ -1,8 +1,9 @@
-import { abortError } from './limiter.js';
+import { abortError } from './bucket.js';
 
 /**
  * Retry timing, pure: "now" and the random source are arguments so tests need no real clock.
  */
+import { CLIENT_DEFAULTS, type RetrySettings } from './defaults.js';
 
 /**
  * Exponential backoff with full jitter (AWS architecture blog): a uniformly random delay in
@@ -39,6 +40,16 @@ export function parseRetryAfter(
   const ref = sd ? Date.parse(sd) : NaN;
   const delta = at - (Number.isNaN(ref) ? now : ref);
   return Math.max(0, Math.ceil(delta));
+}
+
+/**
+ * How long a bucket pauses after the `n`-th 429 in a row: Retry-After is the floor, never the
+ * only brake — `Retry-After: 0` (or none) still waits minRetryAfterMs, doubling with each 429.
+ */
+export function rateLimitWait(retryAfterMs: number | undefined, n: number, retry: RetrySettings): number {
+  const min = retry.minRetryAfterMs ?? CLIENT_DEFAULTS.retry.minRetryAfterMs ?? 1000;
+  const floor = Math.min(Math.max(min, retry.maxDelayMs), min * 2 ** Math.max(0, n - 1));
+  return Math.max(retryAfterMs ?? 0, floor);
 }
 
 /** Waits between attempts; an abort rejects at once with the call's DigestError. */

@@ -5,7 +5,7 @@
 import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import { DigestError } from '../errors.js';
 import type { DigestEvents, Emitter } from '../events.js';
-import { backoffDelay, parseRetryAfter, sleep } from './backoff.js';
+import { backoffDelay, parseRetryAfter, rateLimitWait, sleep } from './backoff.js';
 import {
   CLIENT_DEFAULTS,
   type BucketLimit,
@@ -21,6 +21,7 @@ import {
   limiterFor,
   limiterKey,
   type BucketClass,
+  type CeilingSource,
   type Permit,
   type RateLimiter,
 } from './limiter.js';
@@ -30,6 +31,7 @@ import type {
   CallOptions,
   Chat,
   CreateMessageInput,
+  EntityType,
   ListChatsQuery,
   ListMessagesQuery,
   Message,
@@ -60,6 +62,13 @@ export interface PachcaClientOptions {
   dispatcher?: Dispatcher;
   /** Pacing runs this fraction under the limits (default DEFAULT_SAFETY_MARGIN, 2%). */
   safetyMargin?: number;
+  /**
+   * Reads only: every request other than GET fails before it leaves (E_READ_ONLY), whichever
+   * way it is made — typed method, `request()`, a plugin's `ctx.pachca()`. Previews use it.
+   */
+  readOnly?: boolean;
+  /** The token-wide budget, when several processes share one token (default: this process's own). */
+  ceiling?: CeilingSource;
 }
 
 export interface MessageCallOptions extends CallOptions {
@@ -156,6 +165,7 @@ export class PachcaClient {
   readonly retry: RetrySettings;
   readonly timeouts: TimeoutSettings;
   readonly maxMessageBytes: number;
+  readonly readOnly: boolean;
   readonly #token: string;
   readonly #events: Emitter<DigestEvents> | undefined;
   readonly #dispatcher: Dispatcher;
@@ -176,12 +186,14 @@ export class PachcaClient {
     this.timeouts = { ...CLIENT_DEFAULTS.timeouts, ...opts.timeouts };
     this.maxMessageBytes = opts.maxMessageBytes ?? CLIENT_DEFAULTS.maxMessageBytes;
     this.#events = opts.events;
+    this.readOnly = opts.readOnly === true;
 
     const key = limiterKey(this.baseUrl, this.#token);
     let ctx = contexts.get(key);
     const limiter = limiterFor(this.baseUrl, this.#token, {
       rateLimits: opts.rateLimits as Partial<RateLimitSettings> | undefined,
       safetyMargin: opts.safetyMargin,
+      ceiling: opts.ceiling,
     });
     if (!ctx || ctx.limiter !== limiter) {
       ctx = { limiter, botUserId: undefined, entityChats: new Map(), messageChats: new Map(), claimed: new Set() };
@@ -217,7 +229,9 @@ export class PachcaClient {
   // ---- messages ----
 
   /** Posts one message. Content over maxMessageBytes is refused (see sendMessage to split). */
-  async createMessage(input: CreateMessageInput, opts: MessageCallOptions = {}): Promise<Message> {
+  async createMessage(given: CreateMessageInput, opts: MessageCallOptions = {}): Promise<Message> {
+    // The API's default; spelled out so pacing, dedupe and error messages know the target.
+    const input: CreateMessageInput & { entity_type: EntityType } = { ...given, entity_type: given.entity_type ?? 'discussion' };
     this.#checkSize(input.content, 'POST /messages');
     const { link_preview, ...message } = input;
     const body: Record<string, unknown> = { message: dropUndefined(message) };
@@ -382,8 +396,9 @@ export class PachcaClient {
 
   #messageScope(id: number, chatId?: number): string {
     const chat = chatId ?? this.#ctx.messageChats.get(id);
-    // An unknown chat gets a bucket of its own message: a 429 there still pauses just that one.
-    return chat !== undefined ? `chat:${chat}` : `message:${id}`;
+    // Pachca counts edits per chat, not per message: edits of messages whose chat is unknown
+    // share one bucket, as if they were all in one chat (slower, never over the limit).
+    return chat !== undefined ? `chat:${chat}` : 'chat:unknown';
   }
 
   #emit<K extends keyof DigestEvents>(event: K, payload: DigestEvents[K]): void {
@@ -426,6 +441,12 @@ export class PachcaClient {
     },
   ): Promise<T> {
     if (this.#closed) throw new DigestError('E_DELIVERY', 'PachcaClient is closed', { hint: 'create a new client' });
+    if (this.readOnly && method !== 'GET' && method !== 'HEAD') {
+      throw new DigestError('E_READ_ONLY', `a read-only Pachca client refused ${method} ${path}: previews never post, edit or delete`, {
+        location: { path: `${method} ${path}` },
+        hint: 'render and run-job --dry-run only read; run the job without --dry-run to post',
+      });
+    }
     const { signal } = spec;
     const limiter = this.#ctx.limiter;
     const key = bucketKey(spec.bucket, spec.scope);
@@ -434,6 +455,8 @@ export class PachcaClient {
     const started = Date.now();
     const deadline = started + this.retry.maxTotalMs;
     let failures = 0;
+    /** 429 answers in a row on this call. */
+    let rateLimited = 0;
     /** When the first attempt that may have created the message began. */
     let ambiguousSince: number | undefined;
 
@@ -494,13 +517,25 @@ export class PachcaClient {
         const { status } = r;
         if (status === 429) {
           const now = Date.now();
-          const retryAfterMs =
-            parseRetryAfter(r.headers['retry-after'], now, r.headers['date']) ??
-            Math.max(1000, backoffDelay(attempt, this.retry) + this.retry.baseDelayMs);
+          rateLimited++;
+          const retryAfterMs = rateLimitWait(parseRetryAfter(r.headers['retry-after'], now, r.headers['date']), rateLimited, this.retry);
           // The bucket pauses for the full Retry-After even when that is beyond the cap and this
           // call gives up below: later calls on it then fail fast too (see acquire above).
-          limiter.onRateLimited(cls, key, retryAfterMs, now);
+          limiter.onRateLimited(cls, key, retryAfterMs, now, attemptStart);
           this.#emit('pachca:rate-limited', { method, path, bucket: key, retryAfterMs, class: cls });
+          const maxRetries = this.retry.rateLimitRetries ?? CLIENT_DEFAULTS.retry.rateLimitRetries ?? 3;
+          if (rateLimited > maxRetries) {
+            // A 429 means "not processed": nothing to look for, and nothing more to send into it.
+            throw new PachcaApiError({
+              method,
+              path,
+              status: 429,
+              errors: this.#responseError(method, path, r, retryAfterMs).errors,
+              retryAfterMs,
+              message: `Pachca ${method} ${path} answered 429 Too Many Requests ${rateLimited} times in a row; giving up after retry.rateLimitRetries (${maxRetries}) retries`,
+              hint: throttledHint(key, now + retryAfterMs),
+            });
+          }
           if (retryAfterMs > this.retry.maxRetryAfterMs || now + retryAfterMs > deadline) {
             const err = this.#responseError(method, path, r, retryAfterMs);
             const found = await check(err);
@@ -518,6 +553,7 @@ export class PachcaClient {
           continue; // the paused bucket holds the next attempt until Retry-After has passed
         }
         limiter.onSuccess();
+        rateLimited = 0;
         if (status >= 200 && status < 300) {
           const parsed = parseJson(r.text);
           if (r.text !== '' && parsed === undefined) {

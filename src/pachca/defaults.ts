@@ -20,6 +20,13 @@ export interface RateLimitSettings {
   eventHistory: BucketLimit;
   /** Every other method. */
   other: BucketLimit;
+  /**
+   * Every request of the token together (~50 req/s in Pachca's bot guide): the per-chat and
+   * per-class buckets sit inside it, 100 chats × 4 msg/s is not 400 req/s.
+   */
+  token: BucketLimit;
+  /** How a 429 lowers the rate of the bucket it hit. Optional: older configs omit it. */
+  adaptive?: AdaptiveSettings;
   /** Consecutive 429s on one token that open the circuit breaker (whole token slowed down). */
   breakerThreshold: number;
   /** While open, every bucket runs at this fraction of its rate. */
@@ -28,12 +35,36 @@ export interface RateLimitSettings {
   breakerCooldownMs: number;
 }
 
+/**
+ * Multiplicative decrease, linear recovery: a server whose real limits are lower than the
+ * documented ones (a smaller burst, 30 req/s instead of 50) answers a handful of 429s, after
+ * which the bucket runs under its real rate and creeps back up slowly.
+ */
+export interface AdaptiveSettings {
+  /** A 429 multiplies the bucket's rate (and burst) by this. */
+  decrease: number;
+  /** The rate never drops under this fraction of the configured one. */
+  minFactor: number;
+  /** Fraction of the configured rate regained per second without a 429. */
+  recoveryPerSecond: number;
+}
+
 export interface RetrySettings {
   /** Retries after a 5xx, connection error or timeout (429s are waited out, not counted here). */
   retries: number;
   /** First backoff; doubles each attempt, with full jitter. */
   baseDelayMs: number;
   maxDelayMs: number;
+  /**
+   * 429 answers in a row on one call after which it fails (E_DELIVERY) instead of retrying
+   * (Pachca documents "at most ~3 retries"). Optional: older configs omit it.
+   */
+  rateLimitRetries?: number;
+  /**
+   * The shortest wait after a 429, whatever Retry-After says (0, missing): doubles with each 429
+   * in a row. Optional: older configs omit it.
+   */
+  minRetryAfterMs?: number;
   /** A Retry-After beyond this is treated as a failure (E_DELIVERY) instead of a wait. */
   maxRetryAfterMs: number;
   /** All attempts of one call, waits included, must end within this. */
@@ -81,6 +112,9 @@ export const CLIENT_DEFAULTS: ClientDefaults = {
     messageRead: { perSecond: 10, burst: 10 },
     eventHistory: { perSecond: 2.5, burst: 5 },
     other: { perSecond: 50, burst: 50 },
+    // The guide gives no burst for the token; half a second of it keeps a cold start gentle.
+    token: { perSecond: 50, burst: 25 },
+    adaptive: { decrease: 0.7, minFactor: 0.1, recoveryPerSecond: 0.02 },
     breakerThreshold: 3,
     breakerSlowdown: 0.5,
     breakerCooldownMs: 30_000,
@@ -89,6 +123,8 @@ export const CLIENT_DEFAULTS: ClientDefaults = {
     retries: 3,
     baseDelayMs: 500,
     maxDelayMs: 8_000,
+    rateLimitRetries: 3,
+    minRetryAfterMs: 1_000,
     maxRetryAfterMs: 120_000,
     maxTotalMs: 300_000,
     dedupeLookback: 20,

@@ -12,7 +12,7 @@ export {
 export { PachcaApiError, redact, type ApiErrorItem, type PachcaApiErrorInit } from './errors.js';
 export { uploadFiles, uploadFile, multipartBody, type UploadInput, type UploadParams, type UploadOptions } from './uploads.js';
 export { splitContent, splitChars, utf8Bytes, MIN_SPLIT_BYTES } from './split.js';
-export { backoffDelay, parseRetryAfter } from './backoff.js';
+export { backoffDelay, parseRetryAfter, rateLimitWait } from './backoff.js';
 export {
   RateLimiter,
   limiterFor,
@@ -24,13 +24,17 @@ export {
   bucketRefill,
   bucketPause,
   bucketRelease,
+  bucketCancel,
   newBucketState,
+  mergeRateLimits,
+  TOKEN_BUCKET,
   abortError,
   BucketPausedError,
   DEFAULT_SAFETY_MARGIN,
   type AcquireOptions,
   type BucketClass,
   type BucketState,
+  type CeilingSource,
   type Permit,
   type LimiterOptions,
   type LimiterSnapshot,

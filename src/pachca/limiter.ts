@@ -1,148 +1,59 @@
 /**
- * Client-side pacing for one Pachca token. Token buckets per request class (and per chat for
- * message writes), FIFO queues per bucket, 429 pauses and a circuit breaker.
+ * Client-side pacing for one Pachca token: a token bucket per request class (per chat for
+ * message writes), then the token-wide ceiling every request passes, FIFO queues per bucket,
+ * 429 pauses, an adaptive rate per bucket and a circuit breaker.
  *
- * The arithmetic (`bucketAvailableAt`, `bucketTake`, `bucketRefill`) is pure; the `RateLimiter`
- * class adds queues and timers on top, reading time only through the injected `now` and
- * waiting only through the global `setTimeout`, so fake-timer tests drive it completely.
+ * Time is read only through the injected `now` and waited only through the global `setTimeout`,
+ * so fake-timer tests drive it completely. The arithmetic lives in bucket.ts.
  */
 import { createHash } from 'node:crypto';
 import { DigestError } from '../errors.js';
 import type { DigestEmitter, DigestEvents } from '../events.js';
-import { CLIENT_DEFAULTS, type BucketLimit, type RateLimitSettings } from './defaults.js';
+import {
+  abortError,
+  BucketPausedError,
+  bucketAvailableAt,
+  bucketCancel,
+  bucketPause,
+  bucketRefill,
+  bucketRelease,
+  bucketTake,
+  newBucketState,
+  type AcquireOptions,
+  type BucketClass,
+  type BucketState,
+  type CeilingSource,
+  type Permit,
+} from './bucket.js';
+import { CLIENT_DEFAULTS, type AdaptiveSettings, type BucketLimit, type RateLimitSettings } from './defaults.js';
 
-export type BucketClass = 'messageWrite' | 'messageRead' | 'eventHistory' | 'other';
+export {
+  abortError,
+  BucketPausedError,
+  bucketAvailableAt,
+  bucketCancel,
+  bucketPause,
+  bucketRefill,
+  bucketRelease,
+  bucketTake,
+  newBucketState,
+  type AcquireOptions,
+  type BucketClass,
+  type BucketState,
+  type CeilingSource,
+  type Permit,
+};
 
 /**
  * Pacing runs this fraction under the configured rate: Pachca's limits are approximate and its
- * clock is not ours. Arrival jitter is handled by debiting at completion (below), not by this.
+ * clock is not ours. Arrival jitter is handled by debiting at completion (bucket.ts), not by this.
  */
 export const DEFAULT_SAFETY_MARGIN = 0.02;
 
-// ---- pure token-bucket arithmetic ----
+/** The key of the token-wide ceiling's bucket (in snapshots and pause events). */
+export const TOKEN_BUCKET = 'token';
 
-/*
- * Why tokens are debited when the answer arrives, not when the request leaves: the server
- * counts a request when it arrives, somewhere between our send and its answer. A request sent
- * early in a burst may be counted late (queued behind others) while a later one is counted
- * at once; a client bucket debited at send time then overruns the server's bucket by that
- * jitter. Debiting at completion (and holding back one token per request in flight) assumes
- * the worst placement of every arrival, so a server enforcing exactly these limits never has
- * reason to answer 429 — at the cost of one round trip of lag after a burst, not of throughput.
- */
-
-export interface BucketState {
-  /** Tokens at `updatedAt`, debited for completed requests only (may be fractional). */
-  tokens: number;
-  updatedAt: number;
-  /** Requests sent and not answered yet; each holds one token back. */
-  inflight: number;
-  /** No request leaves before this (a 429's Retry-After). */
-  pausedUntil: number;
-}
-
-export function newBucketState(capacity: number, now: number): BucketState {
-  return { tokens: capacity, updatedAt: now, inflight: 0, pausedUntil: 0 };
-}
-
-export function bucketRefill(s: BucketState, at: number, ratePerMs: number, capacity: number): number {
-  if (at <= s.updatedAt) return s.tokens;
-  return Math.min(capacity, s.tokens + (at - s.updatedAt) * ratePerMs);
-}
-
-/**
- * The earliest time ≥ now at which one more request may leave this bucket; Infinity when a
- * full burst is in flight (an answer must come back first).
- */
-export function bucketAvailableAt(s: BucketState, now: number, ratePerMs: number, capacity: number): number {
-  if (s.inflight + 1 > capacity) return Infinity;
-  const t0 = Math.max(now, s.pausedUntil, s.updatedAt);
-  const need = s.inflight + 1 - bucketRefill(s, t0, ratePerMs, capacity);
-  if (need <= 1e-9) return t0;
-  return t0 + need / ratePerMs;
-}
-
-/** A request leaves (the caller checked availability). */
-export function bucketTake(s: BucketState): void {
-  s.inflight++;
-}
-
-/** Its answer (or failure) arrived at `at`: the token is spent now. */
-export function bucketRelease(s: BucketState, at: number, ratePerMs: number, capacity: number): void {
-  const t = Math.max(at, s.updatedAt);
-  s.tokens = bucketRefill(s, t, ratePerMs, capacity) - 1;
-  s.updatedAt = t;
-  s.inflight = Math.max(0, s.inflight - 1);
-}
-
-/**
- * After a 429 the server's view of the bucket is empty: resume at `until` with a single token
- * free (beyond those held by requests in flight), then at the sustained rate — no burst.
- */
-export function bucketPause(s: BucketState, until: number, capacity: number): void {
-  if (until <= s.pausedUntil) return;
-  s.pausedUntil = until;
-  s.tokens = Math.min(capacity, s.inflight + 1);
-  s.updatedAt = Math.max(s.updatedAt, until);
-}
-
-// ---- the limiter ----
-
-/** Permission to send one request; call `release()` once its answer (or failure) is in. */
-export interface Permit {
-  waitedMs: number;
-  release(): void;
-}
-
-/** How long a caller is willing to be held by a 429 pause (see `acquire`). */
-export interface AcquireOptions {
-  /** Fail (BucketPausedError) rather than wait out a pause with more than this left. */
-  maxPauseMs?: number;
-  /** Fail (BucketPausedError) rather than wait out a pause ending after this time (epoch ms). */
-  deadline?: number;
-}
-
-/**
- * A request was not sent because its bucket is paused by a 429's Retry-After for longer than
- * the caller may wait. The pause itself stands: nothing is sent on that bucket before it ends.
- */
-export class BucketPausedError extends DigestError {
-  /** The bucket key (`messageWrite:chat:101`, `other`…). */
-  readonly bucket: string;
-  readonly bucketClass: BucketClass;
-  /** When the bucket may send again (epoch ms). */
-  readonly pausedUntil: number;
-  /** Time left of the pause when the caller was turned away. */
-  readonly remainingMs: number;
-  /** The Retry-After of the 429 that set the pause. */
-  readonly retryAfterMs: number;
-  /** Which of the caller's limits the pause exceeds. */
-  readonly exceeds: 'maxPauseMs' | 'deadline';
-
-  constructor(init: {
-    bucket: string;
-    bucketClass: BucketClass;
-    pausedUntil: number;
-    remainingMs: number;
-    retryAfterMs: number;
-    exceeds: 'maxPauseMs' | 'deadline';
-  }) {
-    super(
-      'E_DELIVERY',
-      `Pachca rate-limit bucket ${init.bucket} is paused by a 429 (Retry-After ${Math.ceil(init.retryAfterMs / 1000)} s) for another ${Math.ceil(init.remainingMs / 1000)} s, longer than this call may wait`,
-      {
-        hint: `nothing is sent on this bucket before ${new Date(init.pausedUntil).toISOString()}: Pachca may block a token that keeps sending after a 429`,
-      },
-    );
-    this.name = 'BucketPausedError';
-    this.bucket = init.bucket;
-    this.bucketClass = init.bucketClass;
-    this.pausedUntil = init.pausedUntil;
-    this.remainingMs = init.remainingMs;
-    this.retryAfterMs = init.retryAfterMs;
-    this.exceeds = init.exceeds;
-  }
-}
+type AnyClass = BucketClass | 'token';
 
 interface Waiter {
   resolve: (permit: Permit) => void;
@@ -154,13 +65,18 @@ interface Waiter {
 
 interface Bucket {
   key: string;
-  cls: BucketClass;
+  cls: AnyClass;
   state: BucketState;
   queue: Waiter[];
   timer: ReturnType<typeof setTimeout> | null;
   timerAt: number;
   /** The Retry-After behind the current pause (for the error of callers turned away). */
   pausedFor: number;
+  /** Adaptive rate: the fraction of the configured rate at `factorAt`, recovering from there. */
+  factor: number;
+  factorAt: number;
+  /** When the rate was last lowered: 429s of requests sent before that were already counted. */
+  lastCut: number;
 }
 
 export interface LimiterOptions {
@@ -168,12 +84,25 @@ export interface LimiterOptions {
   /** Fraction under the configured rates (default DEFAULT_SAFETY_MARGIN). */
   safetyMargin?: number;
   now?: () => number;
+  /**
+   * The token-wide budget (default: a local bucket at `rateLimits.token`). A shared source lets
+   * several processes of one token split its ~50 req/s.
+   */
+  ceiling?: CeilingSource;
 }
 
 export interface LimiterSnapshot {
   breaker: 'open' | 'closed';
   consecutive429: number;
-  buckets: { key: string; tokens: number; inflight: number; queued: number; pausedUntil: number | null }[];
+  buckets: {
+    key: string;
+    tokens: number;
+    inflight: number;
+    queued: number;
+    pausedUntil: number | null;
+    /** Fraction of the configured rate the bucket runs at (lowered by 429s, recovering). */
+    rateFactor: number;
+  }[];
 }
 
 /** Bucket key of a request: the class, plus the chat for message writes. */
@@ -181,20 +110,14 @@ export function bucketKey(cls: BucketClass, scope?: string | number): string {
   return cls === 'messageWrite' ? `messageWrite:${scope ?? '?'}` : cls;
 }
 
+const CLASSES = ['messageWrite', 'messageRead', 'eventHistory', 'other', 'token'] as const;
+
 export function mergeRateLimits(base: RateLimitSettings, over?: Partial<RateLimitSettings>): RateLimitSettings {
   if (!over) return { ...base };
-  const pick = (k: 'messageWrite' | 'messageRead' | 'eventHistory' | 'other'): BucketLimit => ({
-    ...base[k],
-    ...over[k],
-  });
-  return {
-    ...base,
-    ...over,
-    messageWrite: pick('messageWrite'),
-    messageRead: pick('messageRead'),
-    eventHistory: pick('eventHistory'),
-    other: pick('other'),
-  };
+  const merged: RateLimitSettings = { ...base, ...over };
+  for (const k of CLASSES) merged[k] = { ...base[k], ...over[k] } as BucketLimit;
+  merged.adaptive = { ...CLIENT_DEFAULTS.rateLimits.adaptive!, ...base.adaptive, ...over.adaptive };
+  return merged;
 }
 
 export class RateLimiter {
@@ -206,12 +129,14 @@ export class RateLimiter {
   #consecutive429 = 0;
   /** Breaker open until this time (0: closed). */
   #breakerUntil = 0;
+  readonly ceiling: CeilingSource;
 
   constructor(opts: LimiterOptions = {}) {
     this.#settings = mergeRateLimits(CLIENT_DEFAULTS.rateLimits, opts.rateLimits);
     this.#margin = opts.safetyMargin ?? DEFAULT_SAFETY_MARGIN;
     this.now = opts.now ?? Date.now;
     validate(this.#settings);
+    this.ceiling = opts.ceiling ?? this.#localCeiling();
   }
 
   get settings(): RateLimitSettings {
@@ -249,82 +174,69 @@ export class RateLimiter {
     return this.#breakerUntil > 0;
   }
 
-  /** Requests per ms the bucket runs at right now (margin and breaker applied). */
-  ratePerMs(cls: BucketClass, now = this.now()): number {
+  /** Requests per ms a bucket runs at right now (margin, breaker and its adaptive factor applied). */
+  ratePerMs(cls: AnyClass, now = this.now(), key?: string): number {
     const slow = this.breakerOpen(now) ? this.#settings.breakerSlowdown : 1;
-    return (this.#settings[cls].perSecond * (1 - this.#margin) * slow) / 1000;
+    const b = key !== undefined ? this.#buckets.get(key) : undefined;
+    const f = b ? this.#factor(b, now) : 1;
+    return (this.#settings[cls].perSecond * (1 - this.#margin) * slow * f) / 1000;
   }
 
-  capacity(cls: BucketClass): number {
-    return Math.max(1, this.#settings[cls].burst);
+  /** A bucket's capacity; a lowered rate lowers the burst with it (a smaller server burst). */
+  capacity(cls: AnyClass, key?: string, now = this.now()): number {
+    const b = key !== undefined ? this.#buckets.get(key) : undefined;
+    const f = b ? this.#factor(b, now) : 1;
+    return Math.max(1, Math.floor(this.#settings[cls].burst * f));
   }
 
   /** Pure query: when could a request of this bucket leave, ignoring the queue ahead of it. */
-  availableAt(cls: BucketClass, key: string, now = this.now()): number {
+  availableAt(cls: AnyClass, key: string, now = this.now()): number {
     const b = this.#buckets.get(key);
     if (!b) return now;
-    return bucketAvailableAt(b.state, now, this.ratePerMs(cls, now), this.capacity(cls));
+    return bucketAvailableAt(b.state, now, this.ratePerMs(cls, now, key), this.capacity(cls, key, now));
   }
 
   /**
-   * Resolves when a request of `key` may be sent. FIFO per bucket; never fails because of
-   * pacing, only when `signal` aborts — or, with `limits`, when a 429 pause of the bucket (now,
-   * or set while waiting) lasts longer than the caller may wait: it then rejects at once with
-   * BucketPausedError instead of holding the caller silently. The pause is never shortened.
-   * The permit must be released when the answer is in.
+   * Resolves when a request may be sent: first its own bucket (`key`, FIFO), then the token-wide
+   * ceiling. Never fails because of pacing, only when `signal` aborts — or, with `limits`, when
+   * a 429 pause of either (now, or set while waiting) lasts longer than the caller may wait: it
+   * then rejects at once with BucketPausedError instead of holding the caller silently. The
+   * permit must be released when the answer is in.
    */
-  acquire(cls: BucketClass, key: string, signal?: AbortSignal, limits?: AcquireOptions): Promise<Permit> {
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    const now = this.now();
-    const b = this.#bucket(cls, key, now);
-    const tooLong = this.#pausedTooLong(b, limits, now);
-    if (tooLong) return Promise.reject(tooLong);
-    if (b.queue.length === 0) {
-      const rate = this.ratePerMs(cls, now);
-      const cap = this.capacity(cls);
-      if (bucketAvailableAt(b.state, now, rate, cap) <= now) {
-        bucketTake(b.state);
-        return Promise.resolve(this.#permit(b, 0));
-      }
+  async acquire(cls: BucketClass, key: string, signal?: AbortSignal, limits?: AcquireOptions): Promise<Permit> {
+    const own = await this.#acquireBucket(cls, key, signal, limits);
+    let top: Permit;
+    try {
+      top = await this.ceiling.acquire(signal, limits);
+    } catch (e) {
+      own.cancel?.();
+      throw e;
     }
-    return new Promise<Permit>((resolve, reject) => {
-      const w: Waiter = { resolve, reject, enqueuedAt: now, cleanup: () => {}, limits };
-      if (signal) {
-        const onAbort = () => {
-          const i = b.queue.indexOf(w);
-          if (i >= 0) b.queue.splice(i, 1);
-          reject(abortError(signal));
-          this.#pump(b);
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        w.cleanup = () => signal.removeEventListener('abort', onAbort);
-      }
-      b.queue.push(w);
-      this.#pump(b);
-    });
+    return {
+      waitedMs: own.waitedMs + top.waitedMs,
+      release: () => {
+        own.release();
+        top.release();
+      },
+      cancel: () => {
+        own.cancel?.();
+        top.cancel?.();
+      },
+    };
   }
 
   /**
    * A 429 on `key`: pause that bucket until `now + retryAfterMs` — the full Retry-After, however
-   * long: Pachca may block a token that keeps sending after a 429. Count towards the breaker.
-   * Already queued requests of the bucket wait too; those whose limits the pause exceeds are
-   * rejected at once (BucketPausedError). Nothing is sent into a known 429.
+   * long: Pachca may block a token that keeps sending after a 429 — and lower its rate (once per
+   * burst: a 429 of a request sent before the last cut is not counted again). When the ceiling
+   * was running near its rate, the 429 may as well be the token-wide limit's: the ceiling pauses
+   * and slows down too. Queued requests whose limits the pause exceeds are rejected at once.
    */
-  onRateLimited(cls: BucketClass, key: string, retryAfterMs: number, now = this.now()): void {
+  onRateLimited(cls: BucketClass, key: string, retryAfterMs: number, now = this.now(), sentAt = now): void {
     const b = this.#bucket(cls, key, now);
-    const until = now + Math.max(0, retryAfterMs);
-    if (until > b.state.pausedUntil) {
-      bucketPause(b.state, until, this.capacity(cls));
-      b.pausedFor = Math.max(0, retryAfterMs);
-      this.#emit('pachca:paused', { bucket: key, untilMs: until, class: cls });
-      for (const w of [...b.queue]) {
-        const tooLong = this.#pausedTooLong(b, w.limits, now);
-        if (!tooLong) continue;
-        b.queue.splice(b.queue.indexOf(w), 1);
-        w.cleanup();
-        w.reject(tooLong);
-      }
-    }
+    this.#cut(b, sentAt, now);
+    this.#pause(b, retryAfterMs, now);
+    if (this.ceiling.busy(now)) this.ceiling.onRateLimited(retryAfterMs, sentAt, now);
     this.#consecutive429++;
     if (this.#consecutive429 >= this.#settings.breakerThreshold) {
       const wasOpen = this.#breakerUntil > 0;
@@ -347,10 +259,11 @@ export class RateLimiter {
       consecutive429: this.#consecutive429,
       buckets: [...this.#buckets.values()].map((b) => ({
         key: b.key,
-        tokens: bucketRefill(b.state, now, this.ratePerMs(b.cls, now), this.capacity(b.cls)),
+        tokens: bucketRefill(b.state, now, this.ratePerMs(b.cls, now, b.key), this.capacity(b.cls, b.key, now)),
         inflight: b.state.inflight,
         queued: b.queue.length,
         pausedUntil: b.state.pausedUntil > now ? b.state.pausedUntil : null,
+        rateFactor: this.#factor(b, now),
       })),
     };
   }
@@ -360,6 +273,95 @@ export class RateLimiter {
     let n = 0;
     for (const b of this.#buckets.values()) n += b.queue.length;
     return n;
+  }
+
+  /** The default ceiling: one more bucket of this limiter, keyed TOKEN_BUCKET. */
+  #localCeiling(): CeilingSource {
+    return {
+      acquire: (signal, limits) => this.#acquireBucket('token', TOKEN_BUCKET, signal, limits),
+      onRateLimited: (retryAfterMs, sentAt, now) => {
+        const b = this.#bucket('token', TOKEN_BUCKET, now);
+        this.#cut(b, sentAt, now);
+        this.#pause(b, retryAfterMs, now);
+        this.#pump(b);
+      },
+      busy: (now) => {
+        const b = this.#buckets.get(TOKEN_BUCKET);
+        if (!b) return false;
+        const cap = this.capacity('token', TOKEN_BUCKET, now);
+        const free = bucketRefill(b.state, now, this.ratePerMs('token', now, TOKEN_BUCKET), cap) - b.state.inflight;
+        return free < cap / 2;
+      },
+    };
+  }
+
+  #acquireBucket(cls: AnyClass, key: string, signal?: AbortSignal, limits?: AcquireOptions): Promise<Permit> {
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    const now = this.now();
+    const b = this.#bucket(cls, key, now);
+    const tooLong = this.#pausedTooLong(b, limits, now);
+    if (tooLong) return Promise.reject(tooLong);
+    if (b.queue.length === 0) {
+      if (bucketAvailableAt(b.state, now, this.ratePerMs(cls, now, key), this.capacity(cls, key, now)) <= now) {
+        bucketTake(b.state);
+        return Promise.resolve(this.#permit(b, 0));
+      }
+    }
+    return new Promise<Permit>((resolve, reject) => {
+      const w: Waiter = { resolve, reject, enqueuedAt: now, cleanup: () => {}, limits };
+      if (signal) {
+        const onAbort = () => {
+          const i = b.queue.indexOf(w);
+          if (i >= 0) b.queue.splice(i, 1);
+          reject(abortError(signal));
+          this.#pump(b);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        w.cleanup = () => signal.removeEventListener('abort', onAbort);
+      }
+      b.queue.push(w);
+      this.#pump(b);
+    });
+  }
+
+  #adaptive(): AdaptiveSettings {
+    return this.#settings.adaptive ?? CLIENT_DEFAULTS.rateLimits.adaptive!;
+  }
+
+  /** The bucket's adaptive factor now: back towards 1 at `recoveryPerSecond` since the last cut. */
+  #factor(b: Bucket, now: number): number {
+    if (b.factor >= 1) return 1;
+    const a = this.#adaptive();
+    return Math.min(1, b.factor + (Math.max(0, now - b.factorAt) * a.recoveryPerSecond) / 1000);
+  }
+
+  /** Lowers a bucket's rate after a 429 of a request sent since the last cut. */
+  #cut(b: Bucket, sentAt: number, now: number): void {
+    if (sentAt <= b.lastCut) return;
+    const a = this.#adaptive();
+    // Tokens earned so far at the old rate, then the new rate from here on.
+    b.state.tokens = bucketRefill(b.state, now, this.ratePerMs(b.cls, now, b.key), this.capacity(b.cls, b.key, now));
+    b.state.updatedAt = Math.max(b.state.updatedAt, now);
+    b.factor = Math.max(a.minFactor, this.#factor(b, now) * a.decrease);
+    b.factorAt = now;
+    b.lastCut = now;
+    b.state.tokens = Math.min(b.state.tokens, this.capacity(b.cls, b.key, now));
+  }
+
+  #pause(b: Bucket, retryAfterMs: number, now: number): void {
+    const until = now + Math.max(0, retryAfterMs);
+    if (until <= b.state.pausedUntil) return;
+    bucketPause(b.state, until, this.capacity(b.cls, b.key, now));
+    b.pausedFor = Math.max(0, retryAfterMs);
+    this.#emit('pachca:paused', { bucket: b.key, untilMs: until, class: b.cls });
+    for (const w of [...b.queue]) {
+      const tooLong = this.#pausedTooLong(b, w.limits, now);
+      if (!tooLong) continue;
+      b.queue.splice(b.queue.indexOf(w), 1);
+      w.cleanup();
+      w.reject(tooLong);
+    }
+    this.#pump(b);
   }
 
   /** The error for a caller whose limits this bucket's current pause exceeds, if it does. */
@@ -395,13 +397,13 @@ export class RateLimiter {
     for (const b of this.#buckets.values()) {
       if (at <= b.state.updatedAt) continue;
       const slow = this.#breakerUntil > 0 ? this.#settings.breakerSlowdown : 1;
-      const rate = (this.#settings[b.cls].perSecond * (1 - this.#margin) * slow) / 1000;
-      b.state.tokens = bucketRefill(b.state, at, rate, this.capacity(b.cls));
+      const rate = (this.#settings[b.cls].perSecond * (1 - this.#margin) * slow * this.#factor(b, at)) / 1000;
+      b.state.tokens = bucketRefill(b.state, at, rate, this.capacity(b.cls, b.key, at));
       b.state.updatedAt = at;
     }
   }
 
-  #bucket(cls: BucketClass, key: string, now: number): Bucket {
+  #bucket(cls: AnyClass, key: string, now: number): Bucket {
     let b = this.#buckets.get(key);
     if (!b) {
       if (this.#buckets.size >= 512) this.#prune(now);
@@ -413,31 +415,41 @@ export class RateLimiter {
         timer: null,
         timerAt: 0,
         pausedFor: 0,
+        factor: 1,
+        factorAt: now,
+        lastCut: -Infinity,
       };
       this.#buckets.set(key, b);
     }
     return b;
   }
 
-  /** Forgets idle buckets that are full again: they hold no information. */
+  /** Forgets idle buckets that are full again and back at full rate: they hold no information. */
   #prune(now: number): void {
     for (const [key, b] of this.#buckets) {
-      if (b.queue.length || b.timer || b.state.inflight || b.state.pausedUntil > now) continue;
-      if (bucketRefill(b.state, now, this.ratePerMs(b.cls, now), this.capacity(b.cls)) >= this.capacity(b.cls)) {
+      if (key === TOKEN_BUCKET || b.queue.length || b.timer || b.state.inflight || b.state.pausedUntil > now) continue;
+      if (this.#factor(b, now) < 1) continue;
+      if (bucketRefill(b.state, now, this.ratePerMs(b.cls, now, key), this.capacity(b.cls, key, now)) >= this.capacity(b.cls, key, now)) {
         this.#buckets.delete(key);
       }
     }
   }
 
   #permit(b: Bucket, waitedMs: number): Permit {
-    let released = false;
+    let done = false;
     return {
       waitedMs,
       release: () => {
-        if (released) return;
-        released = true;
+        if (done) return;
+        done = true;
         const now = this.now();
-        bucketRelease(b.state, now, this.ratePerMs(b.cls, now), this.capacity(b.cls));
+        bucketRelease(b.state, now, this.ratePerMs(b.cls, now, b.key), this.capacity(b.cls, b.key, now));
+        this.#pump(b);
+      },
+      cancel: () => {
+        if (done) return;
+        done = true;
+        bucketCancel(b.state);
         this.#pump(b);
       },
     };
@@ -446,9 +458,7 @@ export class RateLimiter {
   #pump(b: Bucket): void {
     const now = this.now();
     while (b.queue.length) {
-      const rate = this.ratePerMs(b.cls, now);
-      const cap = this.capacity(b.cls);
-      const at = bucketAvailableAt(b.state, now, rate, cap);
+      const at = bucketAvailableAt(b.state, now, this.ratePerMs(b.cls, now, b.key), this.capacity(b.cls, b.key, now));
       if (at === Infinity) {
         // A full burst is in flight: the next release pumps again.
         if (b.timer) clearTimeout(b.timer);
@@ -479,7 +489,7 @@ export class RateLimiter {
 }
 
 function validate(s: RateLimitSettings): void {
-  for (const k of ['messageWrite', 'messageRead', 'eventHistory', 'other'] as const) {
+  for (const k of CLASSES) {
     const l = s[k];
     if (!(l.perSecond > 0) || !(l.burst >= 1)) {
       throw new DigestError('E_CONFIG', `pachca rate limit ${k} must have perSecond > 0 and burst ≥ 1`, {
@@ -488,21 +498,17 @@ function validate(s: RateLimitSettings): void {
       });
     }
   }
+  const a = s.adaptive;
+  if (a && !(a.decrease > 0 && a.decrease <= 1 && a.minFactor > 0 && a.minFactor <= 1 && a.recoveryPerSecond >= 0)) {
+    throw new DigestError('E_CONFIG', 'pachca.rateLimits.adaptive must have decrease and minFactor in (0, 1] and recoveryPerSecond ≥ 0', {
+      location: { path: 'pachca.rateLimits.adaptive' },
+    });
+  }
   if (!(s.breakerSlowdown > 0 && s.breakerSlowdown <= 1)) {
     throw new DigestError('E_CONFIG', 'pachca.rateLimits.breakerSlowdown must be in (0, 1]', {
       location: { path: 'pachca.rateLimits.breakerSlowdown' },
     });
   }
-}
-
-/** The DigestError for an aborted wait: E_TIMEOUT when the reason was a deadline, else E_ABORTED. */
-export function abortError(signal: AbortSignal): DigestError {
-  const r: unknown = signal.reason;
-  if (r instanceof DigestError) return r;
-  const isTimeout = r instanceof Error && (r.name === 'TimeoutError' || (r as { code?: string }).code === 'E_TIMEOUT');
-  return isTimeout
-    ? new DigestError('E_TIMEOUT', 'Pachca request cancelled: the deadline passed', { cause: r })
-    : new DigestError('E_ABORTED', 'Pachca request cancelled', { cause: r });
 }
 
 // ---- one limiter per token, shared by every client in the process ----

@@ -8,7 +8,8 @@ export interface MessageButton {
 }
 
 export interface CreateMessageInput {
-  entity_type: EntityType;
+  /** The API's default is `discussion` (a chat or channel id). */
+  entity_type?: EntityType;
   entity_id: number;
   content: string;
   buttons?: MessageButton[][];

@@ -509,7 +509,8 @@ async function sendOne(client: PachcaClient, job: JobConfig, m: PlannedMessage, 
         previous.messageId,
         // `files` replaces the previous run's files; a job without attachments leaves a message's files alone.
         { content: m.input.content, buttons: m.input.buttons ?? [], ...(files ? { files } : {}) },
-        { signal },
+        // Pachca paces edits per chat: the ledger knows the chat, so the client need not guess.
+        { signal, ...(previous.chatId != null ? { chatId: previous.chatId } : {}) },
       );
       return { messages: [updated], ...(files ? { files: { list: files, on: 0 } } : {}) };
     } catch (err) {

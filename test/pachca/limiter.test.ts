@@ -127,7 +127,13 @@ describe('RateLimiter (fake timers)', () => {
   });
 
   it('a 429 pauses the whole bucket (queued requests too) until Retry-After, then resumes at the rate', async () => {
-    const l = make();
+    // Adaptation off: this is about the pause alone (limiter-adaptive.test.ts covers the rate).
+    const l = make({
+      rateLimits: {
+        messageWrite: { perSecond: 4, burst: 2 },
+        adaptive: { decrease: 1, minFactor: 1, recoveryPerSecond: 0 },
+      },
+    });
     const events = new Emitter<DigestEvents>();
     const paused: DigestEvents['pachca:paused'][] = [];
     events.on('pachca:paused', (p) => paused.push(p));
