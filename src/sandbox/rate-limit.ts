@@ -1,17 +1,36 @@
 /**
- * Token buckets like the real API's documented limits. The numbers come from the client's
- * defaults (CLIENT_DEFAULTS.rateLimits) so the client paces exactly against what the sandbox
- * enforces. Time is passed in, never read here.
+ * Token buckets like the real API's documented limits. The numbers are Pachca's own
+ * (shared/reference/pachca-api-notes.md, "Rate limits"), written here and never taken from the
+ * client: a test server that copies the client's assumptions cannot catch a wrong one.
+ * Time is passed in, never read here.
  */
-import { CLIENT_DEFAULTS, type BucketLimit } from '../pachca/defaults.js';
+
+export interface BucketLimit {
+  /** Sustained requests per second. */
+  perSecond: number;
+  /** Requests allowed at once after a quiet period. */
+  burst: number;
+}
 
 export type BucketName = 'messageWrite' | 'messageRead' | 'eventHistory' | 'other';
 
 export type SandboxRateLimits = Record<BucketName, BucketLimit>;
 
+/**
+ * Pachca's documented limits per token: message create/edit/delete ~4 req/s per chat with short
+ * bursts (the burst here is the conservative end of "short"), reads ~10 req/s, event history
+ * ~5 requests per 2 s, other methods ~50 req/s.
+ */
+export const DOCUMENTED_LIMITS: SandboxRateLimits = {
+  messageWrite: { perSecond: 4, burst: 10 },
+  messageRead: { perSecond: 10, burst: 10 },
+  eventHistory: { perSecond: 2.5, burst: 5 },
+  other: { perSecond: 50, burst: 50 },
+};
+
 export function resolveRateLimits(option: false | Partial<SandboxRateLimits> | undefined): SandboxRateLimits | null {
   if (option === false) return null;
-  const d = CLIENT_DEFAULTS.rateLimits;
+  const d = DOCUMENTED_LIMITS;
   return {
     messageWrite: { ...d.messageWrite, ...option?.messageWrite },
     messageRead: { ...d.messageRead, ...option?.messageRead },
