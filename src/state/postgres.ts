@@ -243,6 +243,35 @@ export class PostgresStateStore implements StateStore {
     if (!ok) throw unknownRunError('record a delivery', runId);
   }
 
+  async recordDeliveries(runId: string, deliveries: readonly DeliveryRecord[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    for (const d of deliveries) checkDate('deliveredAt', d.deliveredAt);
+    // One statement is one transaction: the batch lands whole or not at all.
+    const ok = await this.op('recordDeliveries', async () => {
+      const r = await this.pool.query(
+        `WITH run AS (SELECT seq FROM digest_runs WHERE id = $1),
+              ins AS (
+                INSERT INTO digest_deliveries (run_seq, key, message_id, chat_id, url, delivered_at)
+                SELECT run.seq, d.key, d.message_id, d.chat_id, d.url, d.delivered_at
+                  FROM run, unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::timestamptz[])
+                       AS d(key, message_id, chat_id, url, delivered_at)
+                ON CONFLICT (run_seq, key) DO NOTHING
+                RETURNING 1)
+         SELECT (SELECT count(*) FROM run) AS known`,
+        [
+          runId,
+          deliveries.map((d) => d.key),
+          deliveries.map((d) => d.messageId),
+          deliveries.map((d) => d.chatId),
+          deliveries.map((d) => d.url),
+          deliveries.map((d) => d.deliveredAt),
+        ],
+      );
+      return Number((r.rows[0] as { known: string | number }).known) === 1;
+    });
+    if (!ok) throw unknownRunError('record deliveries', runId);
+  }
+
   async finish(runId: string, options: FinishOptions): Promise<void> {
     checkDate('now', options.now);
     const ok = await this.op('finish', async () => {

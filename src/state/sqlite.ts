@@ -218,6 +218,24 @@ export class SqliteStateStore implements StateStore {
     if (!changed) throw unknownRunError('record a delivery', runId);
   }
 
+  async recordDeliveries(runId: string, deliveries: readonly DeliveryRecord[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    const rows = deliveries.map((d) => ({ runId, key: d.key, messageId: d.messageId, chatId: d.chatId, url: d.url, at: checkDate('deliveredAt', d.deliveredAt) }));
+    const known = await this.op('recordDeliveries', () =>
+      this.db.transaction(() => {
+        if (this.sql('SELECT 1 FROM digest_runs WHERE id = ?').get(runId) === undefined) return false;
+        const insert = this.sql(
+          `INSERT INTO digest_deliveries (run_seq, key, message_id, chat_id, url, delivered_at)
+           SELECT seq, @key, @messageId, @chatId, @url, @at FROM digest_runs WHERE id = @runId
+           ON CONFLICT (run_seq, key) DO NOTHING`,
+        );
+        for (const row of rows) insert.run(row);
+        return true;
+      })(),
+    );
+    if (!known) throw unknownRunError('record deliveries', runId);
+  }
+
   async finish(runId: string, options: FinishOptions): Promise<void> {
     const now = checkDate('now', options.now);
     const ok = await this.op('finish', () => {
