@@ -12,9 +12,23 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, c
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+// tsc has run (npm run build): the web client's build options come from the one place that defines them.
+import { CLIENT_ASSET, CLIENT_BUILD_OPTIONS } from '../dist/sandbox/web/client-bundle.js';
+
+// The sandbox web page's script: a typed module in src/sandbox/web/client/, one file for the browser.
+const client = await build({
+  ...CLIENT_BUILD_OPTIONS,
+  target: [...CLIENT_BUILD_OPTIONS.target],
+  entryPoints: ['src/sandbox/web/client/main.ts'],
+  write: false,
+});
+const clientJs = client.outputFiles[0].text;
+// For dist/ as a library (startSandbox from dist/index.js, scripts/screenshot.mjs).
+writeFileSync(`dist/sandbox/web/${CLIENT_ASSET}`, clientJs);
 
 const out = resolve('dist/bin');
-const external = ['better-sqlite3', 'pg', 'pg-native', 'playwright-core', 'undici'];
+// esbuild: only a source checkout bundles the web client at run time; the CLI has it inlined (define).
+const external = ['better-sqlite3', 'pg', 'pg-native', 'playwright-core', 'undici', 'esbuild', '@resvg/resvg-js'];
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
@@ -27,6 +41,7 @@ const split = await build({
   platform: 'node',
   target: 'node20',
   external,
+  define: { __PD_SANDBOX_CLIENT_JS__: JSON.stringify(clientJs) },
   write: false,
   logLevel: 'warning',
 });

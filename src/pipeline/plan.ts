@@ -3,11 +3,13 @@
  * Pure (no I/O), so `render`, `run-job --dry-run` and delivery all share it.
  */
 import { DigestError } from '../errors.js';
-import type { JobConfig, TargetSpec } from '../config/types.js';
+import { isActionButton, type JobConfig, type TargetSpec } from '../config/types.js';
+import { encodeButtonData } from '../interactions/index.js';
 import type { CompiledTemplate, RenderOptions } from '../render/types.js';
 import type { Period } from '../sources/define.js';
 import type { CreateMessageInput, EntityType, MessageButton } from '../pachca/types.js';
 import { getPath } from '../util/path.js';
+import { attachmentInfos, type AttachmentInfo, type RenderedFile } from '../attachments/index.js';
 
 export interface RenderContext {
   metrics: unknown;
@@ -17,6 +19,8 @@ export interface RenderContext {
   slot: Date;
   now: Date;
   previous: unknown;
+  /** The files the message will carry (names, titles), for "see the chart below" in templates. */
+  attachments?: AttachmentInfo[];
 }
 
 export interface PlannedMessage {
@@ -24,12 +28,16 @@ export interface PlannedMessage {
   key: string;
   target: { kind: TargetSpec['kind']; id: number; label: string };
   input: CreateMessageInput;
+  /** Rendered attachments (filled in by the run after planning; uploaded right before posting). */
+  files?: RenderedFile[];
 }
 
 export interface Plan {
   messages: PlannedMessage[];
   /** Messages whose template rendered empty (not posted). */
   emptyCount: number;
+  /** Messages by fan-out item with the item's context: attachments are rendered once per item. */
+  groups: Array<{ context: RenderContext; messages: PlannedMessage[] }>;
 }
 
 const ENTITY: Record<TargetSpec['kind'], EntityType> = { chat: 'discussion', user: 'user', thread: 'thread' };
@@ -43,8 +51,8 @@ export function baseContext(job: JobConfig, parts: Omit<RenderContext, 'job'>): 
 
 export function planMessages(job: JobConfig, context: RenderContext): Plan {
   const counts = { empty: 0 };
-  const messages = [...streamPlan(job, context, counts)];
-  return { messages, emptyCount: counts.empty };
+  const groups = [...streamPlan(job, context, counts)];
+  return { messages: groups.flatMap((g) => g.messages), emptyCount: counts.empty, groups };
 }
 
 /** The fan-out items: one `undefined` item without `for_each`. */
@@ -66,18 +74,20 @@ export function planSize(job: JobConfig, context: RenderContext): number {
 }
 
 /**
- * The plan one message at a time, rendered as it is taken: a fan-out over thousands of recipients
- * holds only the messages in flight, not all of them. `counts.empty` counts renders that came out
- * empty (not posted).
+ * The plan one fan-out item at a time, rendered as it is taken: a fan-out over thousands of
+ * recipients holds only the messages in flight, not all of them. Items that render empty yield
+ * nothing and count in `counts.empty`.
  */
-export function* streamPlan(job: JobConfig, context: RenderContext, counts: { empty: number }): Generator<PlannedMessage> {
+export function* streamPlan(job: JobConfig, context: RenderContext, counts: { empty: number }): Generator<Plan['groups'][number]> {
   const opts: RenderOptions = { locale: job.locale, timezone: job.timezone };
   const items = planItems(job, context);
   for (let i = 0; i < items.length; i++) {
     const index = job.forEach ? i : null;
-    const ctx: RenderContext = index === null ? context : { ...context, item: items[i] };
+    const base: RenderContext = index === null ? context : { ...context, item: items[i] };
+    const ctx: RenderContext = { ...base, attachments: attachmentInfos(job.attachments ?? [], base as unknown as Record<string, unknown>, opts) };
+    const group: Plan['groups'][number] = { context: ctx, messages: [] };
     const content = job.template.render(ctx as unknown as Record<string, unknown>, opts);
-    for (const target of job.targets) {
+    for (const [targetIndex, target] of job.targets.entries()) {
       if (content.trim() === '') {
         counts.empty++;
         continue;
@@ -85,14 +95,20 @@ export function* streamPlan(job: JobConfig, context: RenderContext, counts: { em
       const id = resolveTargetId(target, ctx, opts);
       const key = `${target.kind}:${id}${index === null ? '' : `#${index}`}`;
       const input: CreateMessageInput = { entity_type: ENTITY[target.kind], entity_id: id, content };
-      const buttons = renderButtons(target, ctx, opts);
+      const buttons = renderButtons(target, ctx, opts, { job: job.name, slot: context.slot, target: targetIndex, key });
       if (buttons.length > 0) input.buttons = buttons;
       if (target.displayName) input.display_name = target.displayName;
       if (target.displayAvatarUrl) input.display_avatar_url = target.displayAvatarUrl;
       if (target.linkPreview !== undefined) input.link_preview = target.linkPreview;
-      yield { key, target: { kind: target.kind, id, label: `${target.kind}_id ${id}` }, input };
+      group.messages.push({ key, target: { kind: target.kind, id, label: `${target.kind}_id ${id}` }, input });
     }
+    if (group.messages.length > 0) yield group;
   }
+}
+
+/** The messages of a plan stream, one at a time. */
+export function* streamMessages(groups: Iterable<Plan['groups'][number]>): Generator<PlannedMessage> {
+  for (const g of groups) yield* g.messages;
 }
 
 function resolveTargetId(target: TargetSpec, ctx: RenderContext, opts: RenderOptions): number {
@@ -108,12 +124,29 @@ function resolveTargetId(target: TargetSpec, ctx: RenderContext, opts: RenderOpt
   return id;
 }
 
-function renderButtons(target: TargetSpec, ctx: RenderContext, opts: RenderOptions): MessageButton[][] {
+/** Which message an action button belongs to: what its `data` payload carries. */
+interface ButtonOwner {
+  job: string;
+  slot: Date;
+  target: number;
+  key: string;
+}
+
+function renderButtons(target: TargetSpec, ctx: RenderContext, opts: RenderOptions, owner: ButtonOwner): MessageButton[][] {
   const rows: MessageButton[][] = [];
   for (const row of target.buttons) {
     const out: MessageButton[] = [];
     for (const b of row) {
       const text = renderTemplate(b.text, ctx, opts).trim();
+      if (isActionButton(b)) {
+        if (!text) continue;
+        try {
+          out.push({ text, data: encodeButtonData({ action: b.action, ...owner }) });
+        } catch (err) {
+          throw new DigestError('E_TEMPLATE', `button "${text}": ${(err as Error).message}`, { location: target.position, hint: 'Shorten the job name.' });
+        }
+        continue;
+      }
       const url = renderTemplate(b.url, ctx, opts).trim();
       if (!text || !url) continue;
       if (!/^https?:\/\//i.test(url)) {

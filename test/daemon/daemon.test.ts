@@ -105,6 +105,23 @@ describe('Daemon', () => {
     expect(second.slots).toEqual(expected);
   });
 
+  it('catch_up latest after 2 h down, per-minute job: runs the LATEST missed slot, not one 100 slots in', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-24T06:00:30Z') });
+    const minutely = job({ name: 'minutely', schedule: '* * * * *', catchUp: 'latest', startingDeadlineMs: 3 * 3_600_000 });
+    const first = recorder(store);
+    const d1 = make([minutely], first);
+    await d1.start();
+    await first.run(minutely, new Date('2026-11-24T06:00:00Z'), { signal: new AbortController().signal, retryFailed: false });
+    await d1.stop();
+    vi.setSystemTime(new Date('2026-11-24T08:00:10Z'));
+    const second = recorder(store);
+    const d2 = make([minutely], second);
+    await d2.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(second.slots).toEqual(['2026-11-24T08:00:00.000Z']);
+    await d2.stop();
+  });
+
   it('a job never seen before does not post a past slot on first start', async () => {
     vi.useFakeTimers({ now: new Date('2026-11-24T06:30:00Z') });
     const r = recorder(store);
