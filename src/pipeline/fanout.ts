@@ -4,7 +4,7 @@
  *
  * Batches trade a little of "recorded the moment it succeeds" for one commit per batch instead of
  * one per message: a crash loses at most the batch not yet written (≤ FLUSH_EVERY records, ≤
- * FLUSH_AFTER_MS old) plus the messages in flight. The takeover then meets them as "posted but not
+ * FLUSH_AFTER_MS old) plus the messages in flight (a sender waits when the ledger falls two batches behind). The takeover then meets them as "posted but not
  * recorded", which the run's re-check ("did it land?") resolves before posting again.
  */
 import type { DigestEmitter } from '../events.js';
@@ -21,6 +21,8 @@ export class DeliveryBatcher {
   #pending: DeliveryRecord[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #writing: Promise<void> = Promise.resolve();
+  /** Records handed to the ledger whose write has not finished yet. */
+  #unwritten = 0;
   #error: unknown;
 
   constructor(
@@ -29,13 +31,20 @@ export class DeliveryBatcher {
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  add(record: DeliveryRecord): void {
+  /**
+   * Queue one record. Resolves at once unless the ledger is behind by more than two batches: then
+   * the sender waits for it, so a slow ledger cannot let the unrecorded window grow.
+   */
+  add(record: DeliveryRecord): Promise<void> {
     this.#pending.push(record);
-    if (this.#pending.length >= FLUSH_EVERY) void this.flush();
+    this.#unwritten++;
+    if (this.#pending.length >= FLUSH_EVERY) void this.flush().catch(() => undefined);
     else if (!this.#timer) {
-      this.#timer = setTimeout(() => void this.flush(), FLUSH_AFTER_MS);
+      this.#timer = setTimeout(() => void this.flush().catch(() => undefined), FLUSH_AFTER_MS);
       this.#timer.unref?.();
     }
+    if (this.#unwritten <= 2 * FLUSH_EVERY) return Promise.resolve();
+    return this.#writing;
   }
 
   /** Write what is pending (after any batch already being written); rejects if a write failed. */
@@ -49,6 +58,7 @@ export class DeliveryBatcher {
         if (this.#error !== undefined) return;
         try {
           await this.store.recordDeliveries(this.runId, batch);
+          this.#unwritten -= batch.length;
         } catch (err) {
           this.#error = err;
           this.onError(err);

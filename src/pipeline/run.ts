@@ -355,7 +355,7 @@ async function deliver(
   const errors: DigestError[] = [];
   const skip = await unsubscribedUsers(store, job.name);
   const batcher = store && run ? new DeliveryBatcher(store, run.id, (err) => errors.push(toDigestError(err, signal))) : null;
-  const record = (r: DeliveryRecord) => batcher?.add(r);
+  const record = (r: DeliveryRecord): Promise<void> | undefined => batcher?.add(r);
   const progress = new ProgressReporter(deps.events, job.name, outcome.slot, total);
   const keep = total <= KEEP_MESSAGES;
   let count = 0;
@@ -406,7 +406,7 @@ async function deliver(
         const found = recheck && !edits ? await findUnrecorded(client, m, recheck, signal) : undefined;
         if (found) {
           deps.events.emit('pachca:deduplicated', { chatId: found.chat_id, messageId: found.id });
-          record({ key: m.key, messageId: found.id, chatId: found.chat_id ?? null, url: found.url ?? null, deliveredAt: new Date() });
+          await record({ key: m.key, messageId: found.id, chatId: found.chat_id ?? null, url: found.url ?? null, deliveredAt: new Date() });
           outcome.delivered.push({ key: m.key, messageId: found.id, url: found.url ?? null, reused: true });
           progress.sent();
           continue;
@@ -417,7 +417,7 @@ async function deliver(
           const key = i === 0 ? m.key : `${m.key}~${i + 1}`;
           const r: DeliveryRecord = { key, messageId: msg.id, chatId: msg.chat_id ?? null, url: msg.url ?? null, deliveredAt: new Date() };
           if (sent.files && sent.files.on === i) r.files = sent.files.list;
-          record(r);
+          await record(r);
           outcome.delivered.push({ key, messageId: msg.id, url: msg.url ?? null, reused: false });
         }
         progress.sent();
