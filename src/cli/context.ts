@@ -3,6 +3,7 @@
  * (`run-job` runs once per Kubernetes pod, so start-up time is part of every digest).
  */
 import { hostname } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DigestError } from '../errors.js';
 import { registerSecret } from '../observability/secrets.js';
@@ -72,9 +73,25 @@ export interface Delivery {
   kind: 'pachca' | 'external-sandbox' | 'sandbox';
   client: () => PachcaClient;
   sandbox: Sandbox | null;
-  /** The in-process sandbox has its own throwaway ledger: a preview run must not mark a real slot done. */
+  /** Sandbox deliveries are recorded in the sandbox ledger (SANDBOX_LEDGER): never mark a real slot done. */
   stateUrl: string;
   close: () => Promise<void>;
+}
+
+/**
+ * Runs delivered to a sandbox (no PACHCA_TOKEN, or --sandbox) go to a ledger of their own next to the
+ * config: `history` shows them and a slot runs once there too, as it will in production, while the
+ * real ledger never learns of them (a preview must not mark a real slot done).
+ */
+export const SANDBOX_LEDGER = '.pachca-digest/sandbox-state.db';
+
+export function sandboxStateUrl(config: LoadedConfig): string {
+  return `sqlite:${resolvePath(config.dir, SANDBOX_LEDGER)}`;
+}
+
+/** Whether this config, as the environment leaves it, delivers to a sandbox rather than Pachca. */
+export function deliversToSandbox(config: LoadedConfig, flags: { sandbox?: boolean } = {}): boolean {
+  return Boolean(flags.sandbox) || !config.pachca.token;
 }
 
 /**
@@ -105,7 +122,7 @@ export async function resolveDelivery(
       kind: 'sandbox',
       client: makeClient(sandbox.baseUrl, 'sandbox'),
       sandbox,
-      stateUrl: 'sqlite::memory:',
+      stateUrl: sandboxStateUrl(config),
       close: async () => {
         await closeClient();
         await sandbox.close();
@@ -118,7 +135,7 @@ export async function resolveDelivery(
     kind: config.pachca.token ? 'pachca' : 'external-sandbox',
     client: makeClient(config.pachca.baseUrl, token),
     sandbox: null,
-    stateUrl: config.state.url,
+    stateUrl: config.pachca.token ? config.state.url : sandboxStateUrl(config),
     close: closeClient,
   };
 }

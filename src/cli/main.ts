@@ -69,6 +69,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .command('history [job]')
     .description('recent runs from the ledger: slot, status, duration, attempts, messages, error')
     .option('--limit <n>', 'how many runs (default 20)')
+    .option('--sandbox', 'runs delivered to a sandbox (the default when PACHCA_TOKEN is not set)')
     .action((job: string | undefined, flags) => set(import('./commands/inspect.js').then((m) => m.historyCommand(job, flags, globals(), io))));
 
   program

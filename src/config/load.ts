@@ -63,7 +63,7 @@ export interface LoadOptions {
 
 const CONFIG_HINT =
   `pass --config PATH, set ${D.env.config}, or create ${D.configFile} in the working directory ` +
-  '(see examples/ and docs/configuration.md)';
+  '(the repository root has a commented jobs.config.yaml to start from; every field: docs/configuration.md)';
 
 export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfig> {
   const cwd = resolve(options.cwd ?? process.cwd());

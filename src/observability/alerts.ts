@@ -46,6 +46,22 @@ export function alertTransition(input: Omit<AlertDecisionInput, 'on'>): AlertKin
   return null;
 }
 
+export interface AlertEvaluation {
+  /** The alert to send now, or null. */
+  send: AlertKind | null;
+  /** The alerting flag to store after this run (it follows the transition whatever `on` says). */
+  alerting: boolean;
+}
+
+/**
+ * THE alert rule for a finished run: what to send and the flag to keep. The flag follows the failure/recovery
+ * transition even for a kind `on` leaves out, so `on: [recovery]` still knows that a failure streak began and
+ * sends the recovery when it ends.
+ */
+export function evaluateAlert(input: AlertDecisionInput): AlertEvaluation {
+  return { send: decideAlert(input), alerting: nextAlertingFlag(input) };
+}
+
 /** The alerting flag to store after this run. */
 export function nextAlertingFlag(input: Omit<AlertDecisionInput, 'on'>): boolean {
   const kind = alertTransition(input);

@@ -8,7 +8,7 @@ export { silentLogger } from './logger.js';
 export { createLogger, attachLogging, formatPrettyLine, LOG_DEFAULTS, LOG_LEVELS } from './log.js';
 export type { LogOptions, LogLevel, LogFormat, LogStream } from './log.js';
 export { registerSecret, clearSecrets, scrubSecrets, redactDeep, REDACTED } from './secrets.js';
-export { decideAlert, alertTransition, nextAlertingFlag, formatAlert, escapeMarkdown, pingHeartbeat, ALERT_DEFAULTS } from './alerts.js';
+export { decideAlert, alertTransition, nextAlertingFlag, evaluateAlert, formatAlert, escapeMarkdown, pingHeartbeat, ALERT_DEFAULTS } from './alerts.js';
 export type { AlertKind, AlertDecisionInput, AlertTextInput, HeartbeatOptions } from './alerts.js';
 export { startHealthServer, HEALTH_DEFAULTS } from './http.js';
 export type { HealthServer, HealthServerOptions, HealthChecks, CheckResult, MetricsSource } from './http.js';

@@ -227,8 +227,12 @@ const HANDLERS: Handlers = {
     else if (p.status === 'skipped') log.info(fields, 'run skipped');
     else log.info(fields, 'run succeeded');
   },
+  // A finished slot is simply done; only a slot still running was claimed by another process.
   'run:claimed-elsewhere': (p, log) =>
-    log.info({ job: p.job, slot: iso(p.slot), status: p.status }, 'slot already claimed by another process'),
+    log.info(
+      { job: p.job, slot: iso(p.slot), status: p.status },
+      p.status === 'running' ? 'slot already claimed by another process' : `slot already done (${p.status})`,
+    ),
   'source:end': (p, log) => {
     const fields = { job: p.job, source: p.source, durationMs: p.durationMs, ok: p.ok, ...(p.error ? { error: p.error } : {}) };
     if (p.ok) log.debug(fields, 'source collected');

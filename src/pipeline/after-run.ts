@@ -24,11 +24,11 @@ export async function afterRun({ config, job, outcome, store, client, logger }: 
   const alerts = job.alerts ?? config.alerts;
   if (alerts && store) {
     try {
-      const { decideAlert, formatAlert } = await import('../observability/alerts.js');
+      const { evaluateAlert, formatAlert } = await import('../observability/alerts.js');
       const flagKey = `alerting:${job.name}`;
       const previouslyAlerting = (await store.getFlag(flagKey)) === '1';
       const consecutiveFailures = outcome.status === 'failed' ? await store.consecutiveFailures(job.name) : 0;
-      const kind = decideAlert({ status: outcome.status, consecutiveFailures, previouslyAlerting, after: alerts.after, on: alerts.on });
+      const { send: kind, alerting } = evaluateAlert({ status: outcome.status, consecutiveFailures, previouslyAlerting, after: alerts.after, on: alerts.on });
       if (kind) {
         const content = formatAlert(kind, {
           job: job.name,
@@ -46,8 +46,7 @@ export async function afterRun({ config, job, outcome, store, client, logger }: 
         });
         log.info({ alert: kind }, 'alert sent');
       }
-      if (outcome.status === 'failed' && (kind === 'failure' || previouslyAlerting)) await store.setFlag(flagKey, '1');
-      if (outcome.status === 'succeeded' && previouslyAlerting) await store.setFlag(flagKey, null);
+      if (alerting !== previouslyAlerting) await store.setFlag(flagKey, alerting ? '1' : null);
     } catch (err) {
       log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not send the alert');
     }

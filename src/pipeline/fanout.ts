@@ -26,8 +26,8 @@ export class DeliveryBatcher {
   #error: unknown;
 
   constructor(
-    private readonly store: StateStore,
-    private readonly runId: string,
+    /** Writes one batch in one transaction (the ledger's recordDeliveries, with its outage retry). */
+    private readonly write: (batch: readonly DeliveryRecord[]) => Promise<void>,
     private readonly onError: (err: unknown) => void,
   ) {}
 
@@ -57,7 +57,7 @@ export class DeliveryBatcher {
       this.#writing = this.#writing.then(async () => {
         if (this.#error !== undefined) return;
         try {
-          await this.store.recordDeliveries(this.runId, batch);
+          await this.write(batch);
           this.#unwritten -= batch.length;
         } catch (err) {
           this.#error = err;

@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import type { PachcaClient } from '../pachca/client.js';
 import type { Message } from '../pachca/types.js';
 import type { DeliveryRecord, RunRecord, StateStore } from '../state/types.js';
+import { withLedgerRetry } from '../state/index.js';
 import type { Period } from '../sources/define.js';
 import { collectSources } from '../sources/collect.js';
 import { computePeriod, latestSlot, parseCron, toZonedIso } from '../scheduler/index.js';
@@ -101,13 +102,18 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
       outcome.error = refused;
       return outcome;
     }
-    const claim = await store.claim(job.name, slot, {
-      owner: deps.owner,
-      leaseMs: deps.config.state.leaseMs,
-      now: started,
-      force: req.force ?? false,
-      retryFailed: req.retryFailed ?? false,
-    });
+    // A ledger outage is waited out while the slot may still start (its starting deadline), not dropped.
+    const claim = await withLedgerRetry(
+      () =>
+        store.claim(job.name, slot, {
+          owner: deps.owner,
+          leaseMs: deps.config.state.leaseMs,
+          now: clock(),
+          force: req.force ?? false,
+          retryFailed: req.retryFailed ?? false,
+        }),
+      { until: slot.getTime() + job.startingDeadlineMs, ...(req.signal ? { signal: req.signal } : {}), onRetry: ledgerRetryLog(log, 'claim') },
+    );
     if (!claim.claimed) {
       outcome.status = claim.run.status === 'running' ? 'in-progress' : 'already-done';
       outcome.existing = claim.run;
@@ -210,7 +216,13 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
     }
     // Notes (an optional source left out, rows cut at max_rows) stay visible in `history`.
     const notes = outcome.notes.length > 0 ? { reason: outcome.notes.join('; ') } : {};
-    if (store && run) await store.finish(run.id, { status: 'succeeded', now: clock(), metrics, ...notes });
+    if (store && run) {
+      const r = run;
+      await withLedgerRetry(() => store.finish(r.id, { status: 'succeeded', now: clock(), metrics, ...notes }), {
+        until: Date.now() + deps.config.state.leaseMs,
+        onRetry: ledgerRetryLog(log, 'finish'),
+      });
+    }
     outcome.status = 'succeeded';
     return finalize();
   } catch (err) {
@@ -318,6 +330,20 @@ function retentionRefusal(config: LoadedConfig, job: JobConfig, slot: Date, now:
   );
 }
 
+/**
+ * A message that went out must reach the ledger, or a later run would post it again: an outage is waited out for
+ * up to a lease (after that the claim is lost anyway).
+ */
+function recordDeliveries(store: StateStore, runId: string, records: readonly DeliveryRecord[]): Promise<void> {
+  return withLedgerRetry(() => store.recordDeliveries(runId, records), { until: Date.now() + LEDGER_RECORD_PATIENCE_MS });
+}
+const LEDGER_RECORD_PATIENCE_MS = 60_000;
+
+function ledgerRetryLog(log: Logger, op: string) {
+  return (err: unknown, delayMs: number, attempt: number) =>
+    log.warn({ op, attempt, retryInMs: delayMs, err: err instanceof Error ? err.message : String(err) }, 'run ledger unavailable: retrying');
+}
+
 /** The run's reporting window, in the job's time zone. */
 export function periodFor(job: JobConfig, slot: Date, lastSuccessSlot: Date | null): Period {
   const schedule = parseCron(job.schedule);
@@ -354,7 +380,7 @@ async function deliver(
   const previousByKey = new Map((previousRun?.deliveries ?? []).map((d) => [d.key, d] as const));
   const errors: DigestError[] = [];
   const skip = await unsubscribedUsers(store, job.name);
-  const batcher = store && run ? new DeliveryBatcher(store, run.id, (err) => errors.push(toDigestError(err, signal))) : null;
+  const batcher = store && run ? new DeliveryBatcher((batch) => recordDeliveries(store, run.id, batch), (err) => errors.push(toDigestError(err, signal))) : null;
   const record = (r: DeliveryRecord): Promise<void> | undefined => batcher?.add(r);
   const progress = new ProgressReporter(deps.events, job.name, outcome.slot, total);
   const keep = total <= KEEP_MESSAGES;

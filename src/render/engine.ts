@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
+import { excerpt, findSyntaxProblem } from './syntax.js';
 import { DateTime } from 'luxon';
 import { DigestError, formatLocation } from '../errors.js';
 import { RENDER_DEFAULTS } from './defaults.js';
@@ -194,9 +195,27 @@ interface CompileInput {
   partials: ReadonlySet<string>;
 }
 
-function syntaxError(e: unknown, site: TemplateSite, env: Env): DigestError {
+/** Parser tokens in the words a template author uses. */
+const TOKEN_WORDS: Record<string, string> = {
+  CLOSE: '`}}`',
+  OPEN: '`{{`',
+  OPEN_BLOCK: '`{{#`',
+  OPEN_ENDBLOCK: '`{{/`',
+  OPEN_SEXPR: '`(`',
+  CLOSE_SEXPR: '`)`',
+  INVALID: 'character',
+  EQUALS: '`=`',
+  STRING: 'string',
+  NUMBER: 'number',
+  ID: 'name',
+};
+
+function syntaxError(e: unknown, site: TemplateSite, env: Env, source: string): DigestError {
   const err = e as Error & { lineNumber?: number; column?: number };
   const text = String(err?.message ?? e);
+  // Unclosed and mismatched blocks, unclosed tags: said in words, at the line that opened them.
+  const problem = findSyntaxProblem(source);
+  if (problem) return templateError(site, { start: problem }, `template syntax error: ${problem.message}${excerpt(source, problem.line, problem.column)}`, problem.hint, e);
   const parse = /^(Parse|Lexical) error on line (\d+)[:.]/.exec(text);
   if (parse) {
     const line = Number(parse[2]);
@@ -205,8 +224,9 @@ function syntaxError(e: unknown, site: TemplateSite, env: Env): DigestError {
     const column = yylloc && yylloc.first_line === line ? yylloc.first_column : 0;
     const body = text.split('\n');
     const expecting = body.find((l) => l.startsWith('Expecting') || l.startsWith('Unrecognized')) ?? body[body.length - 1] ?? '';
-    const near = body[1] ? `near: ${body[1].trim()}` : 'check that every {{ has a matching }}';
-    return templateError(site, { start: { line, column } }, `template syntax error: ${expecting.replace(/^Expecting /, 'expecting ')}`, near, e);
+    const got = /got '([A-Z_]+)'/.exec(expecting)?.[1];
+    const what = got === 'EOF' ? 'the template ends in the middle of a tag or block' : got ? `unexpected ${TOKEN_WORDS[got] ?? got.toLowerCase().replace(/_/g, ' ')}` : 'the tag cannot be read';
+    return templateError(site, { start: { line, column } }, `template syntax error: ${what}${excerpt(source, line, column)}`, 'check the tag at the caret', e);
   }
   if (typeof err?.lineNumber === 'number') {
     const message = text.replace(/ - \d+:\d+$/, '');
@@ -255,7 +275,7 @@ function compileSource(env: Env, input: CompileInput): Delegate {
   try {
     ast = env.parse(input.source);
   } catch (e) {
-    throw syntaxError(e, input.site, env);
+    throw syntaxError(e, input.site, env, input.source);
   }
   checkPartials(ast, input);
   const options = {
@@ -272,7 +292,7 @@ function compileSource(env: Env, input: CompileInput): Delegate {
     const spec = new env.JavaScriptCompiler().compile(environment, options, undefined, true);
     return env.template(spec);
   } catch (e) {
-    throw syntaxError(e, input.site, env);
+    throw syntaxError(e, input.site, env, input.source);
   }
 }
 

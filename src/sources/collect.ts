@@ -62,7 +62,7 @@ export async function collectSources(
         return await runOne(spec, baseCtx, group.signal, notes, empty, options);
       } catch (err) {
         if (isDigestError(err) && err.code === 'E_SOURCE' && spec.optional && !jobSignal?.aborted && !group.signal.aborted) {
-          notes.push(`source "${name}" (${spec.type}) failed and was left out: ${causeText(err.cause ?? err)}`);
+          notes.push(`${sourceLabel(spec)} failed and was left out: ${causeText(err.cause ?? err)}`);
           baseCtx.logger.warn({ job: baseCtx.job.name, source: name, err: err.message }, 'optional source failed');
           return null;
         }
@@ -154,7 +154,7 @@ async function runOne(
     options.events?.emit('source:end', { job, source: name, durationMs, ok: false, error: 'aborted' });
     const reason = base.signal.reason;
     if (isDigestError(reason)) throw reason;
-    throw new DigestError('E_ABORTED', `job "${job}" was cancelled while collecting source "${name}"`, { cause: reason });
+    throw new DigestError('E_ABORTED', `job "${job}" was cancelled while collecting its ${sourceLabel(spec)}`, { cause: reason });
   }
   if (groupSignal.aborted && lastErr === groupSignal.reason) {
     // Cancelled because a sibling failed: that sibling's error is the one reported.
@@ -167,7 +167,7 @@ async function runOne(
   const location: ErrorLocation | undefined = srcErr?.location ?? positionLocation(spec);
   throw new DigestError(
     'E_SOURCE',
-    `job "${job}", source "${name}" (${spec.type}): ${text}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`,
+    `job "${job}", ${sourceLabel(spec)}: ${text}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`,
     {
       location,
       hint:
@@ -267,4 +267,9 @@ export function toPlain(value: unknown, seen: Set<object> = new Set()): unknown 
   } finally {
     seen.delete(obj);
   }
+}
+
+/** How errors name a source: `source "orders" (sql)`, or `source (file)` for a job's single unnamed one. */
+export function sourceLabel(spec: { name?: string; type: string }): string {
+  return spec.name === undefined ? `source (${spec.type})` : `source "${spec.name}" (${spec.type})`;
 }

@@ -29,6 +29,7 @@ export type { StateUrl } from './url.js';
 export type { InteractionLedger, Acknowledgement } from './interactions.js';
 export { parseStateUrl, redactStateUrl } from './url.js';
 export { STATE_DEFAULTS } from './defaults.js';
+export { withLedgerRetry, isLedgerUnavailable, LEDGER_RETRY } from './retry.js';
 export { MIGRATIONS, LATEST_VERSION } from './migrations.js';
 
 export interface OpenStateStoreOptions {

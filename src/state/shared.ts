@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DigestError, isDigestError } from '../errors.js';
+import { markUnavailable } from './retry.js';
 import type { DeliveryRecord, RunRecord } from './types.js';
 
 /** A run id is the token of one claim: every (re-)claim issues a new one, so a process that lost its claim
@@ -12,10 +13,10 @@ export function newRunId(): string {
 export function stateError(op: string, where: string, cause: unknown): DigestError {
   if (isDigestError(cause)) return cause;
   const message = cause instanceof Error ? cause.message : String(cause);
-  return new DigestError('E_STATE', `run ledger (${where}): ${op} failed: ${message}`, {
+  return markUnavailable(new DigestError('E_STATE', `run ledger (${where}): ${op} failed: ${message}`, {
     cause,
     hint: 'check that the state database is reachable and writable (state.url in jobs.config.yaml)',
-  });
+  }));
 }
 
 export function unknownRunError(op: string, runId: string): DigestError {

@@ -39,6 +39,13 @@ jobs:
     template: n.hbs
     target: { chat_id: 101 }
     alerts: { chat_id: 104, after: 1, on: [failure] }
+  # Recovery only: the failure streak is still tracked, so its end is announced.
+  - name: recovery_only
+    schedule: "0 9 * * *"
+    source: { type: static, data: { n: 2 } }
+    template: n.hbs
+    target: { chat_id: 102 }
+    alerts: { chat_id: 104, after: 1, on: [recovery] }
 `;
 
 describe('failure alerts and heartbeat (run-job, one ledger)', () => {
@@ -143,5 +150,23 @@ describe('failure alerts and heartbeat (run-job, one ledger)', () => {
     expect(text).toContain('🔴 Дайджест **echo\\_token** не отправлен');
     expect(text).toMatch(/^Ошибка: `E_SOURCE` — .*upstream said: token=\\\[REDACTED\\\]/m);
     expect(text).not.toContain(TOKEN);
+  });
+
+  it('on: [recovery]: no failure alert, then exactly one recovery alert when the job works again', async () => {
+    const before = alerts().length;
+    const run = (day: number) =>
+      runCli(['run-job', 'recovery_only', '--slot', `2026-11-${day}T09:00:00+03:00`], {
+        cwd: project.dir,
+        env: { PACHCA_TOKEN: TOKEN, PACHCA_API_URL: sandbox.baseUrl },
+        timeoutMs: 15_000,
+      });
+    sandbox.faults.add({ kind: 'status', status: 500, chatId: 102, method: 'POST', times: 1 });
+    expect((await run(27)).code).toBe(1);
+    expect(alerts()).toHaveLength(before);
+    expect((await run(28)).code).toBe(0);
+    expect(alerts()).toHaveLength(before + 1);
+    expect(alerts().at(-1)!.content).toContain('🟢 Дайджест **recovery\\_only** снова работает');
+    expect((await run(29)).code).toBe(0);
+    expect(alerts()).toHaveLength(before + 1);
   });
 });

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   decideAlert,
+  evaluateAlert,
   escapeMarkdown,
   formatAlert,
   nextAlertingFlag,
@@ -183,5 +184,25 @@ describe('pingHeartbeat (real local server)', () => {
     const p = pingHeartbeat(`${base}/hang/x`, { signal: ac.signal, timeoutMs: 30_000 });
     ac.abort();
     expect(await p).toBe(false);
+  });
+});
+
+describe('evaluateAlert: every `on:` combination over one failure streak', () => {
+  const ons: AlertKind[][] = [[], ['failure'], ['recovery'], ['failure', 'recovery'], ['recovery', 'failure']];
+  it.each(ons.map((on) => [on.join(',') || '(none)', on] as const))('on: [%s]', (_label, on) => {
+    let alerting = false;
+    let streak = 0;
+    const sent: Array<AlertKind | null> = [];
+    for (const status of ['failed', 'failed', 'skipped', 'succeeded', 'succeeded', 'failed'] as const) {
+      streak = status === 'failed' ? streak + 1 : status === 'succeeded' ? 0 : streak;
+      const r = evaluateAlert({ status, consecutiveFailures: status === 'failed' ? streak : 0, previouslyAlerting: alerting, after: 2, on });
+      sent.push(r.send);
+      alerting = r.alerting;
+    }
+    const f = on.includes('failure') ? 'failure' : null;
+    const rec = on.includes('recovery') ? 'recovery' : null;
+    // The flag is the same whatever `on` says: only what is sent differs.
+    expect(sent).toEqual([null, f, null, rec, null, null]);
+    expect(alerting).toBe(false);
   });
 });

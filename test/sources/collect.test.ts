@@ -82,7 +82,7 @@ describe('collectSources', () => {
       throw new SourceError('sales.csv:5: expected 4 fields', { location: { file: '/data/sales.csv', line: 5 }, hint: 'Quote it.' });
     });
     const err = await sourceError(collectSources([spec(def, {})], base()));
-    expect(err.message).toBe('job "daily", source "default" (scripted): sales.csv:5: expected 4 fields');
+    expect(err.message).toBe('job "daily", source (scripted): sales.csv:5: expected 4 fields');
     expect(err.location).toEqual({ file: '/data/sales.csv', line: 5 });
     expect(err.hint).toBe('Quote it.');
   });
@@ -99,7 +99,7 @@ describe('collectSources', () => {
       throw new SourceError('HTTP 502', { transient: true });
     });
     const err = await sourceError(collectSources([spec(stillFlaky.def, {}, { retries: 1 })], base(), noDelay));
-    expect(err.message).toBe('job "daily", source "default" (scripted): HTTP 502 (after 2 attempts)');
+    expect(err.message).toBe('job "daily", source (scripted): HTTP 502 (after 2 attempts)');
     expect(stillFlaky.attempts()).toBe(2);
 
     const permanent = scripted(() => {
@@ -119,7 +119,7 @@ describe('collectSources', () => {
     const hang = scripted(() => new Promise(() => undefined));
     const err = await sourceError(collectSources([spec(hang.def, {}, { timeoutMs: 50 })], base()));
     expect(err.code).toBe('E_SOURCE');
-    expect(err.message).toBe('job "daily", source "default" (scripted): timed out after 50ms');
+    expect(err.message).toBe('job "daily", source (scripted): timed out after 50ms');
 
     let sawAbort = false;
     const listens = scripted(
@@ -134,7 +134,7 @@ describe('collectSources', () => {
     const err2 = await sourceError(collectSources([spec(listens.def, {}, { timeoutMs: 30, retries: 1 })], base(), noDelay));
     expect(sawAbort).toBe(true);
     // Timeouts are transient: the retry ran and timed out too.
-    expect(err2.message).toBe('job "daily", source "default" (scripted): timed out after 30ms (after 2 attempts)');
+    expect(err2.message).toBe('job "daily", source (scripted): timed out after 30ms (after 2 attempts)');
     expect(listens.attempts()).toBe(2);
   });
 

@@ -9,7 +9,7 @@ import { afterRun } from '../../pipeline/after-run.js';
 import { dueSlots, parseCron } from '../../scheduler/index.js';
 import type { PachcaClient } from '../../pachca/client.js';
 import type { Sandbox, WebOptions } from '../../sandbox/index.js';
-import { clientOptions, loadConfigFor, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, type GlobalOptions, type Io } from '../context.js';
+import { clientOptions, loadConfigFor, sandboxStateUrl, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, type GlobalOptions, type Io } from '../context.js';
 import { webJobsProvider } from '../web-jobs.js';
 import { listenOn, parsePort } from '../ports.js';
 
@@ -205,8 +205,8 @@ export async function sandboxCommand(flags: { port?: string; host?: string }, g:
   const port = flags.port === undefined ? 4010 : parsePort(flags.port, '--port');
   const { startSandbox } = await import('../../sandbox/index.js');
 
-  // With --config the page gets a Jobs view whose "Run now" posts into this sandbox, recorded in a
-  // throwaway ledger: a preview must never mark a real slot as done.
+  // With --config the page gets a Jobs view whose "Run now" posts into this sandbox, recorded in the
+  // sandbox ledger (`history` shows it): a preview must never mark a real slot as done.
   let config: LoadedConfig | undefined;
   const late: { sandbox?: Sandbox } = {};
   let closeRun = async () => {};
@@ -221,7 +221,7 @@ export async function sandboxCommand(flags: { port?: string; host?: string }, g:
     const { PachcaClient } = await import('../../pachca/index.js');
     let client: PachcaClient | undefined;
     const getClient = () => (client ??= new PachcaClient(clientOptions(cfg, 'sandbox', late.sandbox!.baseUrl, events)));
-    const store = await openStore('sqlite::memory:', cfg);
+    const store = await openStore(sandboxStateUrl(cfg), cfg);
     const run = runner(() => cfg, getClient, store, events, logger, ownerId());
     web = { jobs: webJobsProvider(() => cfg, runNowFor(() => cfg, run)) };
     closeRun = async () => {

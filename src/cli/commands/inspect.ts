@@ -5,7 +5,19 @@ import { DigestError, EXIT } from '../../errors.js';
 import { describeCron, nextSlots, parseCron, formatInZone } from '../../scheduler/index.js';
 import { runJob } from '../../pipeline/run.js';
 import { formatPlannedMessage, table } from '../format.js';
-import { findJob, loadConfigFor, newEmitter, openStore, ownerId, previewClientFor, type GlobalOptions, type Io } from '../context.js';
+import {
+  deliversToSandbox,
+  findJob,
+  loadConfigFor,
+  newEmitter,
+  openStore,
+  ownerId,
+  previewClientFor,
+  SANDBOX_LEDGER,
+  sandboxStateUrl,
+  type GlobalOptions,
+  type Io,
+} from '../context.js';
 import { resolveSlot } from './run-job.js';
 import { silentLogger } from '../../observability/logger.js';
 import { scrubSecrets } from '../../observability/secrets.js';
@@ -109,33 +121,82 @@ export async function sourcesCommand(io: Io): Promise<number> {
   return EXIT.OK;
 }
 
-export async function historyCommand(job: string | undefined, flags: { limit?: string }, g: GlobalOptions, io: Io): Promise<number> {
+export async function historyCommand(job: string | undefined, flags: { limit?: string; sandbox?: boolean }, g: GlobalOptions, io: Io): Promise<number> {
   const config = await loadConfigFor(g, io);
   if (job) findJob(config, job);
   const limit = flags.limit ? Number(flags.limit) : 20;
   if (!Number.isInteger(limit) || limit <= 0) throw new DigestError('E_USAGE', `--limit "${flags.limit}" is not a positive integer`);
-  const store = await openStore(config.state.url, config);
+  // The ledger the same environment's runs write to: without a token, runs went to a sandbox.
+  const sandbox = deliversToSandbox(config, flags);
+  const store = await openStore(sandbox ? sandboxStateUrl(config) : config.state.url, config);
   try {
+    if (sandbox) {
+      io.err(
+        `${flags.sandbox ? '--sandbox' : 'PACHCA_TOKEN is not set'}: runs delivered to a sandbox, from the sandbox ledger ${SANDBOX_LEDGER}` +
+          (flags.sandbox ? '' : ' (with PACHCA_TOKEN set, history shows the real ledger)'),
+      );
+    }
     const runs = await store.history({ ...(job ? { job } : {}), limit });
     if (runs.length === 0) {
       io.out('no runs recorded yet');
       return EXIT.OK;
     }
+    // A sandbox's messages live as long as it runs: print a link only where a sandbox still answers.
+    const live = sandbox ? await liveLinks(runs.flatMap((r) => r.deliveries.flatMap((d) => (d.url ? [d.url] : [])))) : null;
+    let gone = 0;
+    const link = (d: { url?: string | null; messageId: number }) => {
+      if (!d.url) return `#${d.messageId}`;
+      if (!live || live.has(d.url)) return d.url;
+      gone++;
+      return `#${d.messageId}†`;
+    };
     // Sub-minute schedules need seconds to tell slots apart; then every row shows them.
     const withSeconds = runs.some((r) => r.slot.getUTCSeconds() !== 0);
     const rows = [['JOB', 'SLOT (UTC)', 'STATUS', 'DURATION', 'ATTEMPTS', 'MESSAGES', 'ERROR / REASON']];
     for (const r of runs) {
       const dur = r.finishedAt ? `${((r.finishedAt.getTime() - r.startedAt.getTime()) / 1000).toFixed(1)}s` : '—';
-      const msgs = r.deliveries.map((d) => d.url ?? `#${d.messageId}`).join(' ') || '—';
+      const msgs = r.deliveries.map(link).join(' ') || '—';
       const why = r.error ? `${r.error.code}: ${r.error.message}` : (r.reason ?? '');
       const slot = r.slot.toISOString().slice(0, withSeconds ? 19 : 16).replace('T', ' ');
       rows.push([r.job, slot, r.status, dur, String(r.attempts), msgs, why]);
     }
     io.out(table(rows));
+    if (gone) {
+      io.out(
+        `† posted to a sandbox that has stopped, so there is nothing to open. To see digests in a browser: npx pachca-digest --config ${config.file} sandbox, then «Запустить сейчас».`,
+      );
+    }
     return EXIT.OK;
   } finally {
     await store.close();
   }
+}
+
+/** Message URLs that still open: their sandbox is running and holds that message (ids restart with each sandbox). */
+async function liveLinks(urls: string[]): Promise<Set<string>> {
+  const byOrigin = new Map<string, string[]>();
+  for (const u of urls) {
+    try {
+      const o = new URL(u).origin;
+      byOrigin.set(o, [...(byOrigin.get(o) ?? []), u]);
+    } catch {
+      // not a URL: printed as an id
+    }
+  }
+  const live = new Set<string>();
+  await Promise.all(
+    [...byOrigin].map(async ([origin, list]) => {
+      try {
+        const res = await fetch(`${origin}/__sandbox/messages`, { signal: AbortSignal.timeout(1500) });
+        const body = (await res.json()) as { data?: Array<{ url?: string }> };
+        const held = new Set((body.data ?? []).map((m) => m.url));
+        for (const u of list) if (held.has(u)) live.add(u);
+      } catch {
+        // refused, silent or not a sandbox: nothing there to open
+      }
+    }),
+  );
+  return live;
 }
 
 export async function k8sCommand(flags: { image?: string; namespace?: string; skipUnsupported?: boolean }, g: GlobalOptions, io: Io): Promise<number> {

@@ -15,6 +15,7 @@ import {
   previewClientFor,
   processIo,
   resolveDelivery,
+  SANDBOX_LEDGER,
   type GlobalOptions,
   type Io,
 } from '../context.js';
@@ -73,9 +74,8 @@ export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalO
   try {
     if (delivery.kind === 'sandbox') {
       io.err(
-        'PACHCA_TOKEN is not set: delivering to the built-in sandbox, a local Pachca that lives as long as this command.\n' +
-          '  To browse digests as Pachca shows them: npx pachca-digest sandbox --config jobs.config.yaml (then open http://127.0.0.1:4010).\n' +
-          '  To send to Pachca: set PACHCA_TOKEN to your bot\'s token.',
+        `${flags.sandbox ? '--sandbox' : 'PACHCA_TOKEN is not set'}: delivering to the built-in sandbox, a local Pachca that lives as long as this command.\n` +
+          (flags.sandbox ? '' : "  To send to Pachca: set PACHCA_TOKEN to your bot's token.\n"),
       );
     } else if (delivery.kind === 'external-sandbox') {
       io.err(`PACHCA_TOKEN is not set: delivering to ${delivery.description}.`);
@@ -93,7 +93,7 @@ export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalO
     ).finally(() => stopBar?.());
     const { afterRun } = await import('../../pipeline/after-run.js');
     await afterRun({ config, job, outcome, store, client: delivery.client, logger });
-    printOutcome(outcome, io, config, false, delivery.kind === 'pachca' ? null : delivery.description);
+    printOutcome(outcome, io, config, false, delivery.kind === 'pachca' ? null : { description: delivery.description, linksLive: delivery.kind !== 'sandbox' });
     return exitFor(outcome);
   } finally {
     stopSignals.dispose();
@@ -108,7 +108,13 @@ export function exitFor(outcome: RunOutcome): number {
   return EXIT.OK;
 }
 
-export function printOutcome(outcome: RunOutcome, io: Io, _config: LoadedConfig, dryRun: boolean, sandboxNote: string | null): void {
+/** Where a run delivered when it was not Pachca; `linksLive`: its message links outlive this command. */
+export interface SandboxDelivery {
+  description: string;
+  linksLive: boolean;
+}
+
+export function printOutcome(outcome: RunOutcome, io: Io, config: LoadedConfig, dryRun: boolean, sandbox: SandboxDelivery | null): void {
   const slot = outcome.slot.toISOString();
   // Notes matter on every outcome: a digest that went out without an optional source, or with rows cut.
   if (outcome.status !== 'failed') for (const n of outcome.notes) io.err(`note: ${n}`);
@@ -120,11 +126,14 @@ export function printOutcome(outcome: RunOutcome, io: Io, _config: LoadedConfig,
   switch (outcome.status) {
     case 'succeeded': {
       const fresh = outcome.delivered.filter((d) => !d.reused);
-      if (sandboxNote) {
+      if (sandbox) {
         outcome.messages.forEach((m, i) => io.out(formatPlannedMessage(m, i, outcome.messages.length) + '\n'));
       }
-      for (const d of outcome.delivered) io.out(`✓ ${d.key}: message ${d.messageId}${d.url ? ` ${d.url}` : ''}${d.reused ? ' (delivered earlier)' : ''}`);
-      io.err(`${outcome.job} ${slot}: succeeded, ${fresh.length} message(s) posted${sandboxNote ? ` to ${sandboxNote}` : ''}`);
+      // A link into the in-process sandbox would be dead the moment this command exits: say so instead.
+      const where = (url: string | null | undefined) => (sandbox && !sandbox.linksLive ? ' (in the built-in sandbox, which stops with this command)' : url ? ` ${url}` : '');
+      for (const d of outcome.delivered) io.out(`✓ ${d.key}: message ${d.messageId}${where(d.url)}${d.reused ? ' (delivered earlier)' : ''}`);
+      io.err(`${outcome.job} ${slot}: succeeded, ${fresh.length} message(s) posted${sandbox ? ` to ${sandbox.description}` : ''}`);
+      if (sandbox) io.err(sandboxRecordedNote(config, sandbox));
       break;
     }
     case 'skipped':
@@ -133,6 +142,7 @@ export function printOutcome(outcome: RunOutcome, io: Io, _config: LoadedConfig,
     case 'already-done':
     case 'in-progress':
       io.err(`${outcome.job} ${slot}: ${outcome.reason}; nothing to do (use --force to run it again, or --slot for another slot)`);
+      if (sandbox) io.err(`  (sandbox runs are recorded in ${SANDBOX_LEDGER}, apart from the real ledger: \`history\` lists them)`);
       break;
     case 'interrupted':
       io.err(`${outcome.job} ${slot}: interrupted — ${outcome.reason ?? 'stopped'}`);
@@ -142,6 +152,17 @@ export function printOutcome(outcome: RunOutcome, io: Io, _config: LoadedConfig,
       for (const n of outcome.notes) io.err(`  note: ${n}`);
       break;
   }
+}
+
+function sandboxRecordedNote(config: LoadedConfig, sandbox: SandboxDelivery): string {
+  const lines = [`  recorded in the sandbox ledger ${SANDBOX_LEDGER} (\`history\` lists it; the real ledger is untouched): running this slot again says it is done, as in production.`];
+  if (!sandbox.linksLive) {
+    lines.push(
+      `  To open digests in a browser: npx pachca-digest --config ${config.file} sandbox  (keeps running; «Запустить сейчас» on the «Задания» tab),`,
+      '  or point PACHCA_API_URL at a running sandbox and the printed links open there.',
+    );
+  }
+  return lines.join('\n');
 }
 
 /**
