@@ -20,6 +20,8 @@ export interface DigestEvents {
     notes?: string[];
     error?: { code: string; message: string; hint?: string };
   };
+  /** A fan-out's progress, about every second while it posts, and once more when it ends (`done`). */
+  'run:progress': { job: string; slot: Date; sent: number; total: number; ratePerSecond: number; etaSeconds: number | null; done: boolean };
   'run:claimed-elsewhere': { job: string; slot: Date; status: string };
   'source:end': { job: string; source: string; durationMs: number; ok: boolean; error?: string };
   'pachca:request': {

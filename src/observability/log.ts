@@ -192,7 +192,25 @@ const iso = (d: Date | null | undefined) => (d instanceof Date && !Number.isNaN(
  * The mapping is a total record over DigestEvents: adding an event without deciding how it is
  * logged is a type error.
  */
+/** A fan-out's progress is logged at most this often per run (plus its first and last report). */
+export const PROGRESS_LOG_EVERY_MS = 10_000;
+const lastProgressLog = new Map<string, number>();
+
 const HANDLERS: Handlers = {
+  'run:progress': (p, log) => {
+    const key = `${p.job}\u0000${iso(p.slot)}`;
+    const last = lastProgressLog.get(key);
+    const now = Date.now();
+    if (p.done) lastProgressLog.delete(key);
+    else if (last !== undefined && now - last < PROGRESS_LOG_EVERY_MS) return;
+    else lastProgressLog.set(key, now);
+    // A single message is not a fan-out worth reporting.
+    if (p.total <= 1) return;
+    log.info(
+      { job: p.job, slot: iso(p.slot), sent: p.sent, total: p.total, ratePerSecond: p.ratePerSecond, etaSeconds: p.etaSeconds },
+      p.done ? 'fan-out finished' : 'fan-out progress',
+    );
+  },
   'run:start': (p, log) => log.info({ job: p.job, slot: iso(p.slot), attempt: p.attempt }, 'run started'),
   'run:end': (p, log) => {
     const fields = {

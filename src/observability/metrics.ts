@@ -113,7 +113,16 @@ export function createMetrics(events: DigestEmitter, options: MetricsOptions = {
   const reloads = new Counter({ name: `${p}config_reloads_total`, help: 'Configuration reloads by result', labelNames: ['result'], registers });
   const configJobs = new Gauge({ name: `${p}config_jobs`, help: 'Jobs in the loaded configuration', registers });
 
+  const fanoutSent = new Gauge({ name: `${p}fanout_sent`, help: 'Messages of the running (or last) fan-out sent so far, by job', labelNames: ['job'], registers });
+  const fanoutTotal = new Gauge({ name: `${p}fanout_total`, help: 'Messages the running (or last) fan-out plans, by job', labelNames: ['job'], registers });
+  const fanoutRate = new Gauge({ name: `${p}fanout_rate_per_second`, help: 'Send rate of the running fan-out (0 when it ended), by job', labelNames: ['job'], registers });
+
   const offs = [
+    events.on('run:progress', (e) => {
+      fanoutSent.set({ job: e.job }, e.sent);
+      fanoutTotal.set({ job: e.job }, e.total);
+      fanoutRate.set({ job: e.job }, e.done ? 0 : e.ratePerSecond);
+    }),
     events.on('run:start', (e) => runStarts.inc({ job: e.job })),
     events.on('run:end', (e) => {
       runs.inc({ job: e.job, status: e.status });

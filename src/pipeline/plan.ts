@@ -50,31 +50,46 @@ export function baseContext(job: JobConfig, parts: Omit<RenderContext, 'job'>): 
 }
 
 export function planMessages(job: JobConfig, context: RenderContext): Plan {
-  const opts: RenderOptions = { locale: job.locale, timezone: job.timezone };
-  let items: Array<{ index: number | null; item: unknown }> = [{ index: null, item: undefined }];
-  if (job.forEach) {
-    const list = getPath(context, job.forEach);
-    if (!Array.isArray(list)) {
-      throw new DigestError('E_SOURCE', `for_each: "${job.forEach}" is ${describe(list)}, not an array`, {
-        location: { ...job.position, path: `${job.position.path}.for_each` },
-        hint: `Point for_each at an array in the metrics (e.g. "metrics.teams"); run \`pachca-digest render ${job.name}\` to see the data.`,
-      });
-    }
-    items = list.map((item, index) => ({ index, item }));
-  }
+  const counts = { empty: 0 };
+  const groups = [...streamPlan(job, context, counts)];
+  return { messages: groups.flatMap((g) => g.messages), emptyCount: counts.empty, groups };
+}
 
-  const messages: PlannedMessage[] = [];
-  const groups: Plan['groups'] = [];
-  let emptyCount = 0;
-  for (const { index, item } of items) {
-    const base: RenderContext = index === null ? context : { ...context, item };
+/** The fan-out items: one `undefined` item without `for_each`. */
+function planItems(job: JobConfig, context: RenderContext): unknown[] {
+  if (!job.forEach) return [undefined];
+  const list = getPath(context, job.forEach);
+  if (!Array.isArray(list)) {
+    throw new DigestError('E_SOURCE', `for_each: "${job.forEach}" is ${describe(list)}, not an array`, {
+      location: { ...job.position, path: `${job.position.path}.for_each` },
+      hint: `Point for_each at an array in the metrics (e.g. "metrics.teams"); run \`pachca-digest render ${job.name}\` to see the data.`,
+    });
+  }
+  return list;
+}
+
+/** How many messages the plan has at most (items × targets; empty renders and split parts aside). */
+export function planSize(job: JobConfig, context: RenderContext): number {
+  return planItems(job, context).length * job.targets.length;
+}
+
+/**
+ * The plan one fan-out item at a time, rendered as it is taken: a fan-out over thousands of
+ * recipients holds only the messages in flight, not all of them. Items that render empty yield
+ * nothing and count in `counts.empty`.
+ */
+export function* streamPlan(job: JobConfig, context: RenderContext, counts: { empty: number }): Generator<Plan['groups'][number]> {
+  const opts: RenderOptions = { locale: job.locale, timezone: job.timezone };
+  const items = planItems(job, context);
+  for (let i = 0; i < items.length; i++) {
+    const index = job.forEach ? i : null;
+    const base: RenderContext = index === null ? context : { ...context, item: items[i] };
     const ctx: RenderContext = { ...base, attachments: attachmentInfos(job.attachments ?? [], base as unknown as Record<string, unknown>, opts) };
     const group: Plan['groups'][number] = { context: ctx, messages: [] };
-    groups.push(group);
     const content = job.template.render(ctx as unknown as Record<string, unknown>, opts);
     for (const [targetIndex, target] of job.targets.entries()) {
       if (content.trim() === '') {
-        emptyCount++;
+        counts.empty++;
         continue;
       }
       const id = resolveTargetId(target, ctx, opts);
@@ -85,12 +100,15 @@ export function planMessages(job: JobConfig, context: RenderContext): Plan {
       if (target.displayName) input.display_name = target.displayName;
       if (target.displayAvatarUrl) input.display_avatar_url = target.displayAvatarUrl;
       if (target.linkPreview !== undefined) input.link_preview = target.linkPreview;
-      const planned: PlannedMessage = { key, target: { kind: target.kind, id, label: `${target.kind}_id ${id}` }, input };
-      messages.push(planned);
-      group.messages.push(planned);
+      group.messages.push({ key, target: { kind: target.kind, id, label: `${target.kind}_id ${id}` }, input });
     }
+    if (group.messages.length > 0) yield group;
   }
-  return { messages, emptyCount, groups: groups.filter((g) => g.messages.length > 0) };
+}
+
+/** The messages of a plan stream, one at a time. */
+export function* streamMessages(groups: Iterable<Plan['groups'][number]>): Generator<PlannedMessage> {
+  for (const g of groups) yield* g.messages;
 }
 
 function resolveTargetId(target: TargetSpec, ctx: RenderContext, opts: RenderOptions): number {

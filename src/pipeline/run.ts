@@ -17,7 +17,8 @@ import type { Period } from '../sources/define.js';
 import { collectSources } from '../sources/collect.js';
 import { computePeriod, latestSlot, parseCron, toZonedIso } from '../scheduler/index.js';
 import { isEmptyValue, splitPath } from '../util/path.js';
-import { baseContext, planMessages, type Plan, type PlannedMessage, type RenderContext } from './plan.js';
+import { baseContext, planMessages, planSize, streamMessages, streamPlan, type Plan, type PlannedMessage, type RenderContext } from './plan.js';
+import { DeliveryBatcher, ProgressReporter, unsubscribedUsers } from './fanout.js';
 import { renderAttachments } from '../attachments/index.js';
 import type { MessageFile } from '../pachca/types.js';
 
@@ -188,21 +189,33 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
     if (job.skipIf && job.onEmpty === 'skip' && isEmptyValue(skipIfValue(job, context))) {
       return await finishSkipped(`skip_if: ${job.skipIf} is empty`);
     }
-    const plan = planMessages(job, context);
-    outcome.messages = plan.messages;
-    if (plan.messages.length === 0) {
-      return await finishSkipped(plan.emptyCount > 0 ? 'the template rendered empty text' : 'for_each produced no items');
+    // Without attachments, delivery renders as it posts: a fan-out to thousands holds only the
+    // messages in flight. With attachments every file is rendered before the first post (bad data
+    // fails the run whole), so that plan is built up front.
+    if (req.dryRun || job.attachments?.length) {
+      const plan = planMessages(job, context);
+      outcome.messages = plan.messages;
+      if (plan.messages.length === 0) {
+        return await finishSkipped(plan.emptyCount > 0 ? 'the template rendered empty text' : 'for_each produced no items');
+      }
+      // Every message's files are rendered before the first is posted: bad data fails the run whole.
+      if (job.attachments?.length && (!req.dryRun || req.renderFiles)) await renderFiles(job, plan, outcome);
+      throwIfAborted(controller.signal);
+      if (req.dryRun) {
+        outcome.status = 'succeeded';
+        outcome.reason = 'dry run: nothing posted';
+        return finalize();
+      }
+      outcome.messages = [];
+      await deliver(deps, job, plan.messages[Symbol.iterator](), plan.messages.length, run, store, outcome, controller.signal, previousRun, req.force ?? false);
+    } else {
+      const total = planSize(job, context);
+      if (total === 0) return await finishSkipped('for_each produced no items');
+      const counts = { empty: 0 };
+      const planned = streamMessages(streamPlan(job, context, counts));
+      const sent = await deliver(deps, job, planned, total, run, store, outcome, controller.signal, previousRun, req.force ?? false);
+      if (sent === 0) return await finishSkipped(counts.empty > 0 ? 'the template rendered empty text' : 'every recipient is unsubscribed');
     }
-    // Every message's files are rendered before the first is posted: bad data fails the run whole.
-    if (job.attachments?.length && (!req.dryRun || req.renderFiles)) await renderFiles(job, plan, outcome);
-    throwIfAborted(controller.signal);
-    if (req.dryRun) {
-      outcome.status = 'succeeded';
-      outcome.reason = 'dry run: nothing posted';
-      return finalize();
-    }
-
-    await deliver(deps, job, plan.messages, run, store, outcome, controller.signal, previousRun, req.force ?? false);
     // Notes (an optional source left out, rows cut at max_rows) stay visible in `history`.
     const notes = outcome.notes.length > 0 ? { reason: outcome.notes.join('; ') } : {};
     if (store && run) {
@@ -323,8 +336,8 @@ function retentionRefusal(config: LoadedConfig, job: JobConfig, slot: Date, now:
  * A message that went out must reach the ledger, or a later run would post it again: an outage is waited out for
  * up to a lease (after that the claim is lost anyway).
  */
-function recordDelivery(store: StateStore, runId: string, record: DeliveryRecord): Promise<void> {
-  return withLedgerRetry(() => store.recordDelivery(runId, record), { until: Date.now() + LEDGER_RECORD_PATIENCE_MS });
+function recordDeliveries(store: StateStore, runId: string, records: readonly DeliveryRecord[]): Promise<void> {
+  return withLedgerRetry(() => store.recordDeliveries(runId, records), { until: Date.now() + LEDGER_RECORD_PATIENCE_MS });
 }
 const LEDGER_RECORD_PATIENCE_MS = 60_000;
 
@@ -348,23 +361,32 @@ export function periodFor(job: JobConfig, slot: Date, lastSuccessSlot: Date | nu
 
 /** Fan-out concurrency: the client paces per chat, so more in flight only queues in the limiter. */
 const DELIVERY_CONCURRENCY = 16;
+/** Runs with at most this many messages keep them in the outcome (printed by `run-job --sandbox`). */
+const KEEP_MESSAGES = 200;
 
+/** Posts the planned messages as they are rendered; returns how many were planned (sent or found sent). */
 async function deliver(
   deps: RunnerDeps,
   job: JobConfig,
-  messages: PlannedMessage[],
+  planned: Iterator<PlannedMessage>,
+  total: number,
   run: RunRecord | null,
   store: StateStore | null,
   outcome: RunOutcome,
   signal: AbortSignal,
   previousRun: RunRecord | null,
   force: boolean,
-): Promise<void> {
+): Promise<number> {
   const client = deps.client();
   const done = new Map((run?.deliveries ?? []).map((d) => [d.key, d] as const));
   const previousByKey = new Map((previousRun?.deliveries ?? []).map((d) => [d.key, d] as const));
-  const queue = messages.slice();
   const errors: DigestError[] = [];
+  const skip = await unsubscribedUsers(store, job.name);
+  const batcher = store && run ? new DeliveryBatcher((batch) => recordDeliveries(store, run.id, batch), (err) => errors.push(toDigestError(err, signal))) : null;
+  const record = (r: DeliveryRecord): Promise<void> | undefined => batcher?.add(r);
+  const progress = new ProgressReporter(deps.events, job.name, outcome.slot, total);
+  const keep = total <= KEEP_MESSAGES;
+  let count = 0;
   // A re-attempt (takeover after a crash, a retry after an ambiguous failure) may face a message the
   // earlier attempt posted but never recorded: killed after Pachca stored it, or the answer was lost.
   // Pachca has no idempotency key, so look for it in the chat before posting again. A forced run
@@ -377,12 +399,34 @@ async function deliver(
         }
       : null;
 
+  // Workers pull from the one plan iterator; rendering is synchronous, so each takes a whole message.
+  const next = (): PlannedMessage | undefined => {
+    for (;;) {
+      const r = planned.next();
+      if (r.done) return undefined;
+      if (r.value.target.kind === 'user' && skip.has(r.value.target.id)) {
+        progress.dropped();
+        continue;
+      }
+      return r.value;
+    }
+  };
   const worker = async () => {
-    while (queue.length > 0 && errors.length === 0) {
-      const m = queue.shift()!;
+    while (errors.length === 0) {
+      let m: PlannedMessage | undefined;
+      try {
+        m = next();
+      } catch (err) {
+        errors.push(toDigestError(err, signal));
+        return;
+      }
+      if (!m) return;
+      count++;
+      if (keep) outcome.messages.push(m);
       const already = done.get(m.key);
       if (already) {
         outcome.delivered.push({ key: m.key, messageId: already.messageId, url: already.url, reused: true });
+        progress.sent();
         continue;
       }
       try {
@@ -390,33 +434,42 @@ async function deliver(
         const found = recheck && !edits ? await findUnrecorded(client, m, recheck, signal) : undefined;
         if (found) {
           deps.events.emit('pachca:deduplicated', { chatId: found.chat_id, messageId: found.id });
-          const record: DeliveryRecord = { key: m.key, messageId: found.id, chatId: found.chat_id ?? null, url: found.url ?? null, deliveredAt: new Date() };
-          if (store && run) await recordDelivery(store, run.id, record);
+          await record({ key: m.key, messageId: found.id, chatId: found.chat_id ?? null, url: found.url ?? null, deliveredAt: new Date() });
           outcome.delivered.push({ key: m.key, messageId: found.id, url: found.url ?? null, reused: true });
+          progress.sent();
           continue;
         }
         const sent = await sendOne(client, job, m, previousByKey.get(m.key) ?? null, signal);
         for (let i = 0; i < sent.messages.length; i++) {
           const msg = sent.messages[i]!;
           const key = i === 0 ? m.key : `${m.key}~${i + 1}`;
-          const record: DeliveryRecord = { key, messageId: msg.id, chatId: msg.chat_id ?? null, url: msg.url ?? null, deliveredAt: new Date() };
-          if (sent.files && sent.files.on === i) record.files = sent.files.list;
-          if (store && run) await recordDelivery(store, run.id, record);
+          const r: DeliveryRecord = { key, messageId: msg.id, chatId: msg.chat_id ?? null, url: msg.url ?? null, deliveredAt: new Date() };
+          if (sent.files && sent.files.on === i) r.files = sent.files.list;
+          await record(r);
           outcome.delivered.push({ key, messageId: msg.id, url: msg.url ?? null, reused: false });
         }
+        progress.sent();
       } catch (err) {
         errors.push(toDigestError(err, signal, m));
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(DELIVERY_CONCURRENCY, messages.length) }, worker));
+  progress.start();
+  try {
+    await Promise.all(Array.from({ length: Math.min(DELIVERY_CONCURRENCY, total) }, worker));
+  } finally {
+    // What was delivered is written even when the run fails, so a retry skips it.
+    await batcher?.flush().catch(() => undefined);
+    progress.stop();
+  }
   if (errors.length > 0) {
     const first = errors[0]!;
     if (outcome.delivered.length > 0) {
-      outcome.notes.push(`${outcome.delivered.length} of ${messages.length} messages were delivered before the failure; a retry delivers only the rest`);
+      outcome.notes.push(`${outcome.delivered.length} of ${total} messages were delivered before the failure; a retry delivers only the rest`);
     }
     throw first;
   }
+  return count;
 }
 
 /** Our clock and Pachca's differ: a message stamped slightly before the slot may still be this run's. */

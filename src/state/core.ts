@@ -172,6 +172,27 @@ export class LedgerStore implements StateStore {
     if (!ok) throw unknownRunError('record a delivery', runId);
   }
 
+  async recordDeliveries(runId: string, deliveries: readonly DeliveryRecord[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    for (const d of deliveries) checkDate('deliveredAt', d.deliveredAt);
+    // One transaction per batch: a fan-out of thousands commits once per batch, not once per message.
+    const ok = await this.op('recordDeliveries', () =>
+      this.db.transaction(async (tx) => {
+        if ((await tx.query('SELECT 1 AS one FROM digest_runs WHERE id = $1', [runId])).rows.length !== 1) return false;
+        for (const d of deliveries) {
+          await tx.query(
+            `INSERT INTO digest_deliveries (run_seq, key, message_id, chat_id, url, delivered_at, files)
+             SELECT seq, $2, $3, $4, $5, $6, $7 FROM digest_runs WHERE id = $1
+             ON CONFLICT (run_seq, key) DO NOTHING`,
+            [runId, d.key, d.messageId, d.chatId, d.url, d.deliveredAt, d.files?.length ? toJson(d.files) : null],
+          );
+        }
+        return true;
+      }),
+    );
+    if (!ok) throw unknownRunError('record deliveries', runId);
+  }
+
   async finish(runId: string, options: FinishOptions): Promise<void> {
     checkDate('now', options.now);
     const ok = await this.op('finish', () =>

@@ -83,6 +83,11 @@ export interface StateStore {
   renewLease(runId: string, owner: string, leaseUntil: Date): Promise<boolean>;
   /** Record one delivered message the moment it succeeds. */
   recordDelivery(runId: string, delivery: DeliveryRecord): Promise<void>;
+  /**
+   * Record several delivered messages in one transaction (a large fan-out writes in batches: one
+   * commit per batch, not per message). Same rules as `recordDelivery`; all or none.
+   */
+  recordDeliveries(runId: string, deliveries: readonly DeliveryRecord[]): Promise<void>;
   finish(runId: string, options: FinishOptions): Promise<void>;
   getRun(job: string, slot: Date): Promise<RunRecord | null>;
   /** The newest succeeded run (with metrics and deliveries), for `previous` and delivery mode `update`. */

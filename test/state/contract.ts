@@ -96,6 +96,22 @@ export function describeStateStoreContract(name: string, factory: () => Promise<
       expect(record?.id).not.toBe(first.run.id);
     });
 
+    it('records a batch of deliveries at once; a repeated key is kept once; a lost claim records nothing', async () => {
+      const a = await store.claim('batch', T0, { owner: 'a', leaseMs: LEASE, now: T0 });
+      await store.recordDeliveries(a.run.id, [delivery('user:1#0', 2001), delivery('user:2#1', 2002, at(1))]);
+      await store.recordDeliveries(a.run.id, [delivery('user:2#1', 2002, at(1)), delivery('user:3#2', 2003, at(2))]);
+      await store.recordDeliveries(a.run.id, []);
+      expect((await store.getRun('batch', T0))?.deliveries.map((d) => [d.key, d.messageId]).sort()).toEqual([
+        ['user:1#0', 2001],
+        ['user:2#1', 2002],
+        ['user:3#2', 2003],
+      ]);
+      const b = await store.claim('batch', T0, { owner: 'b', leaseMs: LEASE, now: at(LEASE + 1) });
+      expect(b.claimed).toBe(true);
+      await expect(store.recordDeliveries(a.run.id, [delivery('user:4#3', 2004)])).rejects.toMatchObject({ code: 'E_STATE' });
+      expect((await store.getRun('batch', T0))?.deliveries).toHaveLength(3);
+    });
+
     it('takes over an expired lease and keeps the deliveries already made', async () => {
       const a = await store.claim('daily', T0, { owner: 'a', leaseMs: LEASE, now: T0 });
       await store.recordDelivery(a.run.id, delivery('chat:42#0', 1001));

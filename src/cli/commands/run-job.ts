@@ -4,6 +4,7 @@ import { dueSlots, parseCron } from '../../scheduler/index.js';
 import { runJob, type RunOutcome } from '../../pipeline/run.js';
 import { silentLogger } from '../../observability/logger.js';
 import { formatPlannedMessage } from '../format.js';
+import { formatProgress } from '../../pipeline/fanout.js';
 import {
   findJob,
   loadConfigFor,
@@ -12,6 +13,7 @@ import {
   openStore,
   ownerId,
   previewClientFor,
+  processIo,
   resolveDelivery,
   SANDBOX_LEDGER,
   type GlobalOptions,
@@ -78,10 +80,17 @@ export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalO
     } else if (delivery.kind === 'external-sandbox') {
       io.err(`PACHCA_TOKEN is not set: delivering to ${delivery.description}.`);
     }
+    // A fan-out on a terminal shows a progress bar (sent / total, rate, ETA) on stderr.
+    const stopBar =
+      io === processIo && process.stderr.isTTY
+        ? events.on('run:progress', (p) => {
+            if (p.total > 1) process.stderr.write(`\r\x1b[2K${formatProgress(p)}${p.done ? '\n' : ''}`);
+          })
+        : undefined;
     const outcome = await runJob(
       { config, events, logger, store, client: delivery.client, owner: ownerId() },
       { job, slot, force: flags.force ?? false, retryFailed: true, signal: stopSignals.signal },
-    );
+    ).finally(() => stopBar?.());
     const { afterRun } = await import('../../pipeline/after-run.js');
     await afterRun({ config, job, outcome, store, client: delivery.client, logger });
     printOutcome(outcome, io, config, false, delivery.kind === 'pachca' ? null : { description: delivery.description, linksLive: delivery.kind !== 'sandbox' });
