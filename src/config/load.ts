@@ -39,6 +39,7 @@ import type {
   TargetSpec,
   UrlButton,
 } from './types.js';
+import { compileConditions, compileUnfurl, type ConditionHelpers } from './conditions.js';
 import { formatPath, interpolate, lookup, parseYaml, positionOf, type ParsedYaml, type PathSegment } from './yaml.js';
 
 export interface LoadOptions {
@@ -179,6 +180,7 @@ class Loader {
     }
 
     if (!cfg || this.problems.length) this.fail();
+    const unfurl = compileUnfurl(cfg.unfurl, jobs, skipped, this.helpers());
     const pachca = this.pachca(cfg);
     const state = this.state(cfg);
     if (this.problems.length) this.fail();
@@ -191,6 +193,7 @@ class Loader {
       pachca,
       state,
       jobs,
+      unfurl,
       warnings: this.warnings,
     };
     if (skipped.length) loaded.skippedJobs = skipped;
@@ -370,7 +373,8 @@ class Loader {
     const template = this.template(job.template, [...p, 'template']);
     const targets = this.targets(job, p, defaults);
     const alerts = job.alerts ? this.alerts(job.alerts, [...p, 'alerts']) : undefined;
-    if (!sources || !template || !targets) return undefined;
+    const conditions = await compileConditions(job, p, this.helpers());
+    if (!sources || !template || !targets || !conditions) return undefined;
 
     const out: JobConfig = {
       name: job.name,
@@ -395,6 +399,7 @@ class Loader {
       },
       delivery: job.delivery,
       splitToThread: job.split_to_thread,
+      ...conditions,
       position: this.position(p),
     };
     if (job.description !== undefined) out.description = job.description;
@@ -403,6 +408,14 @@ class Loader {
     if (alerts) out.alerts = alerts;
     if (job.heartbeat_url) out.heartbeatUrl = job.heartbeat_url;
     return out;
+  }
+
+  private helpers(): ConditionHelpers {
+    return {
+      position: (path) => this.position(path),
+      problem: (path, message, hint) => this.problem(path, message, hint),
+      template: (rel, path) => this.template(rel, path),
+    };
   }
 
   private exactlyOne(raw: Record<string, unknown>, p: PathSegment[], keys: [string, string], what: string): void {

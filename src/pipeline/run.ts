@@ -17,6 +17,7 @@ import { collectSources } from '../sources/collect.js';
 import { computePeriod, latestSlot, parseCron, toZonedIso } from '../scheduler/index.js';
 import { isEmptyValue, splitPath } from '../util/path.js';
 import { baseContext, planMessages, type PlannedMessage, type RenderContext } from './plan.js';
+import { notifyGate, runMonitor } from './monitor.js';
 
 export type RunStatus = 'succeeded' | 'failed' | 'skipped' | 'already-done' | 'in-progress';
 
@@ -172,6 +173,22 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
     if (job.skipIf && job.onEmpty === 'skip' && isEmptyValue(skipIfValue(job, context))) {
       return await finishSkipped(`skip_if: ${job.skipIf} is empty`);
     }
+    // A monitor observes once per slot; the slot (not the wall clock) times `for:`, `repeat:` and
+    // «длилось», so a late or re-run slot gives the same answer.
+    if (job.monitor) {
+      const mon = await runMonitor({ job, context, store, run, client: deps.client, events: deps.events, now: slot, signal: controller.signal, dryRun: req.dryRun ?? false });
+      outcome.messages = mon.messages;
+      outcome.delivered.push(...mon.delivered);
+      if (mon.skipped) return await finishSkipped(mon.skipped);
+      outcome.reason = req.dryRun ? `dry run: the monitor would ${mon.actions.join(', ')}` : `monitor: ${mon.actions.join(', ')}`;
+      if (store && run) await store.finish(run.id, { status: 'succeeded', now: clock(), metrics, reason: outcome.reason });
+      return finalize();
+    }
+    const gate = await notifyGate(job, context, store);
+    if (!gate.post) {
+      if (!req.dryRun) await gate.commit();
+      return await finishSkipped(gate.reason ?? 'notify: nothing to post');
+    }
     const plan = planMessages(job, context);
     outcome.messages = plan.messages;
     if (plan.messages.length === 0) {
@@ -184,6 +201,7 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
     }
 
     await deliver(deps, job, plan.messages, run, store, outcome, controller.signal, previousRun, req.force ?? false);
+    await gate.commit();
     // Notes (an optional source left out, rows cut at max_rows) stay visible in `history`.
     const notes = outcome.notes.length > 0 ? { reason: outcome.notes.join('; ') } : {};
     if (store && run) await store.finish(run.id, { status: 'succeeded', now: clock(), metrics, ...notes });
