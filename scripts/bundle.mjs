@@ -1,24 +1,121 @@
 // Bundles the CLI into dist/bin/ so `run-job` (once per Kubernetes pod) does not pay for resolving
 // and loading hundreds of dependency files. Dynamic imports stay separate chunks, so a command
 // still loads only what it uses. Native and optional drivers stay external.
-import { build } from 'esbuild';
-import { chmodSync, rmSync } from 'node:fs';
+//
+// The chunks are CommonJS (esbuild splits ESM; each chunk is then converted), because Node 20 can
+// feed V8 code cache only to scripts it compiles through `vm.Script`: dist/bin/pachca-digest.js
+// (src/cli/code-cache.ts) does that with the cache a training run records here, which takes
+// most of the compile time off every start. Same code, same output; without the cache it is slower.
+import { build, transform } from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+// tsc has run (npm run build): the web client's build options come from the one place that defines them.
+import { CLIENT_ASSET, CLIENT_BUILD_OPTIONS } from '../dist/sandbox/web/client-bundle.js';
 
-rmSync('dist/bin', { recursive: true, force: true });
-await build({
-  entryPoints: { 'pachca-digest': 'src/cli/bin.ts' },
-  outdir: 'dist/bin',
+// The sandbox web page's script: a typed module in src/sandbox/web/client/, one file for the browser.
+const client = await build({
+  ...CLIENT_BUILD_OPTIONS,
+  target: [...CLIENT_BUILD_OPTIONS.target],
+  entryPoints: ['src/sandbox/web/client/main.ts'],
+  write: false,
+});
+const clientJs = client.outputFiles[0].text;
+// For dist/ as a library (startSandbox from dist/index.js, scripts/screenshot.mjs).
+writeFileSync(`dist/sandbox/web/${CLIENT_ASSET}`, clientJs);
+
+const out = resolve('dist/bin');
+// esbuild: only a source checkout bundles the web client at run time; the CLI has it inlined (define).
+const external = ['better-sqlite3', 'pg', 'pg-native', 'playwright-core', 'undici', 'esbuild', '@resvg/resvg-js'];
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+
+const split = await build({
+  entryPoints: { cli: 'src/cli/bin.ts' },
+  outdir: out,
   bundle: true,
   splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  sourcemap: true,
-  // Loaded from node_modules at run time: native addons, optional drivers, the browser driver,
-  // and undici (only HTTP sources need the shared agent; the client imports it lazily too).
-  external: ['better-sqlite3', 'pg', 'pg-native', 'playwright-core', 'undici'],
-  // CommonJS dependencies call require(); give the ESM bundle one.
-  banner: { js: "import { createRequire as __pdCreateRequire } from 'node:module';\nconst require = __pdCreateRequire(import.meta.url);" },
+  external,
+  define: { __PD_SANDBOX_CLIENT_JS__: JSON.stringify(clientJs) },
+  write: false,
   logLevel: 'warning',
 });
-chmodSync('dist/bin/pachca-digest.js', 0o755);
+for (const file of split.outputFiles) {
+  if (!file.path.endsWith('.js')) continue;
+  const cjs = await transform(file.text, {
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    // import() of a chunk becomes require(): the loader below sees every chunk.
+    supported: { 'dynamic-import': false },
+    define: { 'import.meta.url': '__pdImportMetaUrl' },
+    banner: "const __pdImportMetaUrl = require('node:url').pathToFileURL(__filename).href;",
+  });
+  writeFileSync(file.path, cjs.code);
+}
+// dist/bin is CommonJS inside a "type": "module" package.
+writeFileSync(join(out, 'package.json'), '{ "type": "commonjs" }\n');
+
+await build({
+  stdin: {
+    contents: [
+      "import { installCodeCache } from './code-cache.ts';",
+      'export { installCodeCache };',
+      'if (require.main === module) {',
+      '  installCodeCache(__dirname);',
+      "  require('./cli.js');",
+      '}',
+    ].join('\n'),
+    resolveDir: resolve('src/cli'),
+    loader: 'ts',
+  },
+  outfile: join(out, 'pachca-digest.js'),
+  external: ['./cli.js'],
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  banner: { js: '#!/usr/bin/env node' },
+  define: { __PD_BUILD_ID__: JSON.stringify(randomUUID()) },
+  logLevel: 'warning',
+});
+chmodSync(join(out, 'pachca-digest.js'), 0o755);
+
+// Record the code cache from a dry run of a small job: config, sources, templates, rendering.
+const train = mkdtempSync(join(tmpdir(), 'pachca-digest-train-'));
+try {
+  cpSync('templates', join(train, 'templates'), { recursive: true });
+  writeFileSync(join(train, 'data.csv'), 'region,manager,manager_id,orders,revenue,revenue_prev,plan\nМосква,Анна Смирнова,101,184,2456300.50,2210400.00,2400000\nКазань,Игорь Петров,102,47,531200.00,518900.00,500000\n');
+  writeFileSync(
+    join(train, 'jobs.config.yaml'),
+    [
+      'version: 1',
+      'jobs:',
+      '  - name: train',
+      '    schedule: "0 9 * * 1-5"',
+      '    period: previous_day',
+      '    source: { type: file, path: data.csv }',
+      existsSync('templates/daily-sales.hbs') ? '    template: daily-sales.hbs' : '    template: { inline: "{{job.name}}" }',
+      '    target: { chat_id: 1 }',
+      '',
+    ].join('\n'),
+  );
+  const script = [
+    `const { installCodeCache } = require(${JSON.stringify(join(out, 'pachca-digest.js'))});`,
+    `const write = installCodeCache(${JSON.stringify(out)}, true);`,
+    "process.argv = [process.execPath, 'pachca-digest', 'run-job', 'train', '--dry-run'];",
+    `require(${JSON.stringify(join(out, 'cli.js'))});`,
+    "process.on('exit', write);",
+  ].join('\n');
+  const env = { ...process.env };
+  for (const name of ['PACHCA_TOKEN', 'PACHCA_API_URL', 'PACHCA_DIGEST_CONFIG', 'PACHCA_DIGEST_STATE', 'NODE_OPTIONS']) delete env[name];
+  const run = spawnSync(process.execPath, ['-e', script], { cwd: train, env, encoding: 'utf8' });
+  if (run.status !== 0) console.warn(`bundle: no code cache (training run exited ${run.status}): ${run.stderr}`);
+} finally {
+  rmSync(train, { recursive: true, force: true });
+}

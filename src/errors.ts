@@ -10,7 +10,8 @@ export type ErrorCode =
   | 'E_DELIVERY' // Pachca answered with an error or could not be reached
   | 'E_STATE' // the run ledger
   | 'E_TIMEOUT' // a job or request deadline passed
-  | 'E_ABORTED' // cancelled (shutdown, replaced run)
+  | 'E_ABORTED' // cancelled (replaced run, timeout of a one-shot)
+  | 'E_INTERRUPTED' // the process is stopping: the run's claim is handed over, not failed
   | 'E_INTERNAL'; // a bug: printed with its stack trace
 
 export interface ErrorLocation {

@@ -10,7 +10,8 @@ export interface DigestEvents {
   'run:end': {
     job: string;
     slot: Date;
-    status: 'succeeded' | 'failed' | 'skipped';
+    /** interrupted: the process was stopping; the claim was handed back for the next process to finish. */
+    status: 'succeeded' | 'failed' | 'skipped' | 'interrupted';
     durationMs: number;
     attempts: number;
     messageIds: number[];

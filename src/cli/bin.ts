@@ -3,4 +3,4 @@
 // split by dynamic import) into dist/bin/pachca-digest.js: one-shot runs start faster that way.
 import { runFromProcess } from './main.js';
 
-await runFromProcess();
+void runFromProcess();

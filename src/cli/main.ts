@@ -122,6 +122,11 @@ export function reportError(err: unknown, io: Io): number {
 export async function runFromProcess(): Promise<void> {
   // PACHCA_TOKEN and friends may live in ./.env; the real environment wins.
   dotenv.config({ quiet: true });
+  // `schema | head -1`: the reader has what it wanted; a closed stdout ends the command quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
+    throw err;
+  });
   let code: number;
   try {
     code = await main(process.argv.slice(2));

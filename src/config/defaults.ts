@@ -47,6 +47,8 @@ export const CONFIG_DEFAULTS = {
   state: {
     url: 'sqlite:.pachca-digest/state.db',
     lease: '10m',
+    // Under Kubernetes' default terminationGracePeriodSeconds (30 s), leaving time to hand claims back.
+    shutdownGrace: '25s',
     retention: { runs: 500, days: 90 },
   },
   templatesDir: 'templates',
@@ -66,6 +68,7 @@ export const CONFIG_DEFAULTS = {
   },
   source: { timeout: '30s', retries: 1 },
   alerts: { on: ['failure', 'recovery'] as Array<'failure' | 'recovery'>, after: 1 },
+  events: { mode: 'poll' as 'poll' | 'webhook', pollInterval: '5s', path: '/pachca/webhook', maxAge: '60s' },
   limits: { buttonsPerRow: 8, buttonsTotal: 100, displayFieldMax: 255 },
   /** Environment variables that override the file (a non-empty value wins). */
   env: {
@@ -73,5 +76,7 @@ export const CONFIG_DEFAULTS = {
     token: 'PACHCA_TOKEN',
     baseUrl: 'PACHCA_API_URL',
     state: 'PACHCA_DIGEST_STATE',
+    /** The bot's webhook signing secret (`events.mode: webhook`). */
+    webhookSecret: 'PACHCA_WEBHOOK_SECRET',
   },
 } as const;

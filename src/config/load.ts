@@ -17,6 +17,7 @@ import { parseStateUrl } from '../state/url.js';
 import { CLIENT_DEFAULTS } from '../pachca/defaults.js';
 import { CONFIG_DEFAULTS as D } from './defaults.js';
 import { describeValue, didYouMean, issuesToProblems, type Problem } from './issues.js';
+import { attachmentSchema, compileAttachments, type RawAttachment } from './attachments.js';
 import {
   configSchema,
   defaultsSchema,
@@ -38,8 +39,14 @@ import type {
   SourceSpec,
   TargetSpec,
   UrlButton,
+  ActionButton,
+  EventSettings,
+  TargetButton,
 } from './types.js';
 import { compileConditions, compileUnfurl, type ConditionHelpers } from './conditions.js';
+import { isActionButton } from './types.js';
+import type { RawActionButton } from './schema-events.js';
+import { MAX_BUTTON_DATA, worstCaseButtonDataLength } from '../interactions/index.js';
 import { formatPath, interpolate, lookup, parseYaml, positionOf, type ParsedYaml, type PathSegment } from './yaml.js';
 
 export interface LoadOptions {
@@ -183,6 +190,7 @@ class Loader {
     const unfurl = compileUnfurl(cfg.unfurl, jobs, skipped, this.helpers());
     const pachca = this.pachca(cfg);
     const state = this.state(cfg);
+    const events = this.events(cfg, jobs);
     if (this.problems.length) this.fail();
 
     const loaded: LoadedConfig = {
@@ -201,6 +209,7 @@ class Loader {
     loaded.secrets = [...this.secrets];
     if (alerts) loaded.alerts = alerts;
     if (cfg.heartbeat_url) loaded.heartbeatUrl = cfg.heartbeat_url;
+    if (events) loaded.events = events;
     return loaded;
   }
 
@@ -282,7 +291,7 @@ class Loader {
 
   private missingTemplatesDir: { dir: string; reported: boolean } | undefined;
 
-  private template(rel: string, path: PathSegment[]): CompiledTemplate | null {
+  private template(rel: string, path: PathSegment[], lint = true): CompiledTemplate | null {
     if (!this.engine) {
       const m = this.missingTemplatesDir!;
       if (m.reported) return null;
@@ -310,7 +319,7 @@ class Loader {
     let compiled: CompiledTemplate | null = null;
     try {
       compiled = this.engine.compileFile(relative(templatesDir, abs));
-      for (const w of lintMessage(compiled.source)) {
+      for (const w of lint ? lintMessage(compiled.source) : []) {
         this.warnings.push(`${displayPath(this.cwd, abs)}:${w.line}: ${w.message} (${w.hint})`);
       }
     } catch (err) {
@@ -366,6 +375,13 @@ class Loader {
       // Keep going where it does not depend on the failed parts: templates and sources report their own errors.
       if (typeof raw.template === 'string') this.template(raw.template, [...p, 'template']);
       await this.rawSources(raw, p);
+      // Attachments that parse on their own still get their deeper checks (paths, templates, sheet names).
+      if (Array.isArray(raw.attachments)) {
+        raw.attachments.forEach((item, k) => {
+          const one = attachmentSchema().safeParse(item);
+          if (one.success) this.attachments([one.data], [...p, 'attachments'], raw.for_each !== undefined, k);
+        });
+      }
       return undefined;
     }
     const job = parsed.data as RawJob;
@@ -373,8 +389,9 @@ class Loader {
     const template = this.template(job.template, [...p, 'template']);
     const targets = this.targets(job, p, defaults);
     const alerts = job.alerts ? this.alerts(job.alerts, [...p, 'alerts']) : undefined;
+    const attachments = this.attachments(job.attachments, [...p, 'attachments'], job.for_each !== undefined);
     const conditions = await compileConditions(job, p, this.helpers());
-    if (!sources || !template || !targets || !conditions) return undefined;
+    if (!sources || !template || !targets || !attachments || !conditions) return undefined;
 
     const out: JobConfig = {
       name: job.name,
@@ -403,6 +420,7 @@ class Loader {
       position: this.position(p),
     };
     if (job.description !== undefined) out.description = job.description;
+    if (attachments.length > 0) out.attachments = attachments;
     if (job.for_each) out.forEach = job.for_each;
     if (job.skip_if) out.skipIf = job.skip_if;
     if (alerts) out.alerts = alerts;
@@ -416,6 +434,17 @@ class Loader {
       problem: (path, message, hint) => this.problem(path, message, hint),
       template: (rel, path) => this.template(rel, path),
     };
+  }
+
+  private attachments(list: RawAttachment[] | undefined, path: PathSegment[], hasForEach: boolean, offset = 0) {
+    return compileAttachments(list, path, {
+      problem: (at, message, hint) => this.problem(at, message, hint),
+      inline: (source, at) => this.inline(source, at),
+      // A .md card renders headings and tables: the message lint does not apply.
+      template: (rel, at) => this.template(rel, at, false),
+      position: (at) => this.position(at),
+      hasForEach,
+    }, offset);
   }
 
   private exactlyOne(raw: Record<string, unknown>, p: PathSegment[], keys: [string, string], what: string): void {
@@ -517,21 +546,21 @@ class Loader {
     if (list.length === 0) return null;
     const out: TargetSpec[] = [];
     let ok = true;
-    for (const { t, path } of list) {
-      const spec = this.target(t, path, job, defaults);
+    for (const [i, { t, path }] of list.entries()) {
+      const spec = this.target(t, path, job, defaults, i);
       if (spec) out.push(spec);
       else ok = false;
     }
     return ok ? out : null;
   }
 
-  private target(t: RawTarget, path: PathSegment[], job: RawJob, defaults: RawDefaults): TargetSpec | null {
+  private target(t: RawTarget, path: PathSegment[], job: RawJob, defaults: RawDefaults, targetIndex: number): TargetSpec | null {
     const kinds = [['chat', 'chat_id'], ['user', 'user_id'], ['thread', 'thread_id']] as const;
     const found = kinds.filter(([, k]) => t[k] !== undefined);
     if (found.length !== 1) return null; // reported by targetIdCount
     const [kind, key] = found[0]!;
     const id = this.targetId(t[key]!, [...path, key], job);
-    const buttons = this.buttons(t.buttons, [...path, 'buttons'], job);
+    const buttons = this.buttons(t.buttons, [...path, 'buttons'], job, targetIndex);
     if (id === null || buttons === null) return null;
     const spec: TargetSpec = { kind, id, buttons, position: this.position(path) };
     const d = defaults.target ?? {};
@@ -561,7 +590,45 @@ class Loader {
     return null;
   }
 
-  private buttons(raw: RawTarget['buttons'], path: PathSegment[], job: RawJob): UrlButton[][] | null {
+  private urlButton(b: { text: string; url: string }, bp: PathSegment[], job: RawJob): UrlButton | null {
+    if (!/\{\{/.test(b.url) && !isHttpUrl(b.url)) {
+      this.problem([...bp, 'url'], `button url ${describeValue(b.url)} is not an http(s) URL`, 'write a full URL such as https://example.com/report, or a template like "{{metrics.url}}"');
+      return null;
+    }
+    if (!job.for_each && (/\{\{[^}]*\bitem\b/.test(b.text) || /\{\{[^}]*\bitem\b/.test(b.url))) {
+      this.problem(bp, 'button uses "item" but the job has no for_each', 'add `for_each:` or use metrics instead of item');
+      return null;
+    }
+    const text = this.inline(b.text, [...bp, 'text']);
+    const url = this.inline(b.url, [...bp, 'url']);
+    return text && url ? { text, url } : null;
+  }
+
+  private actionButton(b: RawActionButton, bp: PathSegment[], job: RawJob, targetIndex: number): ActionButton | null {
+    if (b.action === 'details' && !b.template) {
+      this.problem(bp, 'a `details` button needs `template:`', 'name the template of the direct message, e.g. `template: details.hbs`');
+      return null;
+    }
+    if (b.action !== 'details' && b.template) {
+      this.problem([...bp, 'template'], `\`template\` belongs to \`details\` buttons, not \`${b.action}\``, 'remove `template:` or use `action: details`', true);
+      return null;
+    }
+    if (!job.for_each && /\{\{[^}]*\bitem\b/.test(b.text)) {
+      this.problem(bp, 'button uses "item" but the job has no for_each', 'add `for_each:` or use metrics instead of item');
+      return null;
+    }
+    const longest = worstCaseButtonDataLength(job.name, targetIndex);
+    if (longest > MAX_BUTTON_DATA) {
+      this.problem(bp, `the button data of job "${job.name}" can reach ${longest} characters; Pachca allows ${MAX_BUTTON_DATA}`, 'shorten the job name');
+      return null;
+    }
+    const text = this.inline(b.text, [...bp, 'text']);
+    const template = b.template ? this.template(b.template, [...bp, 'template']) : undefined;
+    if (!text || template === null) return null;
+    return { text, action: b.action, ...(template ? { template } : {}) };
+  }
+
+  private buttons(raw: RawTarget['buttons'], path: PathSegment[], job: RawJob, targetIndex: number): TargetButton[][] | null {
     if (!raw || raw.length === 0) return [];
     const allRows = raw.every((r) => Array.isArray(r));
     const noRows = raw.every((r) => !Array.isArray(r));
@@ -569,13 +636,14 @@ class Loader {
       this.problem(path, 'buttons mix single buttons and rows', 'write either a list of buttons (one row) or a list of rows (each a list of buttons)');
       return null;
     }
+    type RawButton = { text: string; url: string } | RawActionButton;
     const rows = allRows
-      ? (raw as Array<Array<{ text: string; url: string }>>).map((row, r) => ({ row, path: [...path, r] }))
-      : [{ row: raw as Array<{ text: string; url: string }>, path }];
+      ? (raw as RawButton[][]).map((row, r) => ({ row, path: [...path, r] }))
+      : [{ row: raw as RawButton[], path }];
     const { buttonsPerRow, buttonsTotal } = D.limits;
     let ok = true;
     let total = 0;
-    const out: UrlButton[][] = [];
+    const out: TargetButton[][] = [];
     for (const { row, path: rowPath } of rows) {
       total += row.length;
       if (row.length > buttonsPerRow) {
@@ -583,22 +651,11 @@ class Loader {
         ok = false;
         continue;
       }
-      const compiled: UrlButton[] = [];
+      const compiled: TargetButton[] = [];
       row.forEach((b, k) => {
         const bp = [...rowPath, k];
-        if (!/\{\{/.test(b.url) && !isHttpUrl(b.url)) {
-          this.problem([...bp, 'url'], `button url ${describeValue(b.url)} is not an http(s) URL`, 'write a full URL such as https://example.com/report, or a template like "{{metrics.url}}"');
-          ok = false;
-          return;
-        }
-        if (!job.for_each && (/\{\{[^}]*\bitem\b/.test(b.text) || /\{\{[^}]*\bitem\b/.test(b.url))) {
-          this.problem(bp, 'button uses "item" but the job has no for_each', 'add `for_each:` or use metrics instead of item');
-          ok = false;
-          return;
-        }
-        const text = this.inline(b.text, [...bp, 'text']);
-        const url = this.inline(b.url, [...bp, 'url']);
-        if (text && url) compiled.push({ text, url });
+        const built = 'action' in b ? this.actionButton(b, bp, job, targetIndex) : this.urlButton(b, bp, job);
+        if (built) compiled.push(built);
         else ok = false;
       });
       out.push(compiled);
@@ -682,7 +739,23 @@ class Loader {
         this.problems.push(new DigestError('E_CONFIG', `${D.env.state}: ${this.scrub(err.message)}`, { location: { path: `env.${D.env.state}` }, hint: err.hint }));
       } else this.problem(['state', 'url'], err.message, err.hint);
     }
-    return { url: resolved, leaseMs: cfg.state.lease, retention: { ...cfg.state.retention } };
+    return { url: resolved, leaseMs: cfg.state.lease, shutdownGraceMs: cfg.state.shutdown_grace, retention: { ...cfg.state.retention } };
+  }
+
+  private events(cfg: RawConfig, jobs: JobConfig[]): EventSettings | undefined {
+    const e = cfg.events;
+    if (!e) {
+      const job = jobs.find((j) => j.targets.some((t) => t.buttons.some((row) => row.some(isActionButton))));
+      if (job) this.warnings.push(`job "${job.name}" has action buttons but the config has no \`events:\` section: clicks are not received (add \`events: { mode: poll }\`)`);
+      return undefined;
+    }
+    const secret = e.signing_secret ?? nonEmpty(this.env[D.env.webhookSecret]);
+    if (secret) this.secrets.add(secret);
+    if (e.mode === 'webhook' && !secret) {
+      this.problem(['events'], 'events.mode is `webhook` but there is no signing secret',
+        `set the ${D.env.webhookSecret} environment variable to the bot's signing secret (bot settings, «Исходящий webhook»), or \`signing_secret: \${${D.env.webhookSecret}}\``);
+    }
+    return { mode: e.mode, pollIntervalMs: e.poll_interval, path: e.path, maxAgeMs: e.max_age, ...(secret ? { signingSecret: secret } : {}) };
   }
 
   private wasWritten(path: PathSegment[]): boolean {

@@ -11,6 +11,8 @@ import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
 import { CONFIG_DEFAULTS as D } from './defaults.js';
 import { checkCron, checkLocale, checkTimeZone, type FieldProblem } from './checks.js';
+import { attachmentsSchema } from './attachments.js';
+import { actionButtonSchema, eventsSchema } from './schema-events.js';
 
 export const DURATION_HINT = 'write a duration like "30s", "10m", "1h30m", "500ms" or a number of seconds';
 /** For editors only (JSON Schema); the loader itself uses parseDuration. */
@@ -158,6 +160,9 @@ function stateSchema() {
             'the PACHCA_DIGEST_STATE environment variable overrides it',
         ),
       lease: duration().prefault(D.state.lease).describe('How long a claimed run stays owned without a heartbeat'),
+      shutdown_grace: duration()
+        .prefault(D.state.shutdownGrace)
+        .describe('On SIGTERM, how long runs in flight may finish before their claims are handed back as `interrupted` (the next process sends only what is missing)'),
       retention: z
         .strictObject({
           runs: positiveInt().default(D.state.retention.runs).describe('Runs kept per job'),
@@ -205,6 +210,11 @@ function buttonSchema() {
     .describe('A URL button');
 }
 
+/** A URL button or an action button: `url` or `action` decides which. */
+function anyButtonSchema() {
+  return z.union([buttonSchema(), actionButtonSchema()], { error: 'expected a button: { text, url } or { text, action }' });
+}
+
 export function targetSchema() {
   return z
     .strictObject({
@@ -213,9 +223,9 @@ export function targetSchema() {
       thread_id: targetId().optional().describe('Thread id: a reply in that thread'),
       ...targetDisplayFields(),
       buttons: z
-        .array(z.union([buttonSchema(), z.array(buttonSchema())], { error: 'expected a button { text, url } or a row (list) of buttons' }))
+        .array(z.union([anyButtonSchema(), z.array(anyButtonSchema())], { error: 'expected a button ({ text, url } or { text, action }) or a row (list) of buttons' }))
         .optional()
-        .describe(`URL buttons: a list of buttons (one row) or a list of rows; at most ${D.limits.buttonsPerRow} per row, ${D.limits.buttonsTotal} in total`),
+        .describe(`URL and action buttons: a list of buttons (one row) or a list of rows; at most ${D.limits.buttonsPerRow} per row, ${D.limits.buttonsTotal} in total`),
     })
     .describe('Where the message goes: exactly one of chat_id, user_id, thread_id');
 }
@@ -329,6 +339,7 @@ export function jobSchema(source: z.ZodType) {
         .boolean()
         .default(j.splitToThread)
         .describe('A long message continues as replies in its thread instead of separate messages'),
+      attachments: attachmentsSchema(),
       alerts: alertsSchema().optional().describe('Alerts for this job (replaces the top-level alerts)'),
       heartbeat_url: httpUrl().optional().describe('URL requested (GET) after each successful run (replaces the top-level heartbeat_url)'),
       ...conditionShape(),
@@ -410,6 +421,7 @@ export function configSchema(job: z.ZodType) {
       defaults: defaultsSchema(),
       alerts: alertsSchema().optional(),
       heartbeat_url: httpUrl().optional().describe('URL requested (GET) after each successful run, for dead-man\'s-switch monitoring'),
+      events: eventsSchema().optional(),
       jobs: z.array(job).min(1, { error: 'at least one job is required' }).describe('The jobs'),
       unfurl: unfurlSchema(),
     })

@@ -3,6 +3,7 @@
  * Produced only by `loadConfig` (src/config/load.ts). Durations are milliseconds.
  */
 import type { CompiledTemplate } from '../render/types.js';
+import type { AttachmentSpec } from '../attachments/types.js';
 import type { SourceDefinition } from '../sources/define.js';
 import type { RateLimitSettings, RetrySettings, TimeoutSettings } from '../pachca/defaults.js';
 import type { Expression } from '../monitor/condition.js';
@@ -34,6 +35,29 @@ export interface UrlButton {
   url: CompiledTemplate;
 }
 
+/** A Pachca `data` button: a click comes back as an event and runs the action. */
+export interface ActionButton {
+  text: CompiledTemplate;
+  action: 'refresh' | 'acknowledge' | 'details' | 'unsubscribe';
+  /** `details`: the direct message's template. */
+  template?: CompiledTemplate;
+}
+
+export type TargetButton = UrlButton | ActionButton;
+
+export function isActionButton(b: TargetButton): b is ActionButton {
+  return 'action' in b;
+}
+
+export interface EventSettings {
+  mode: 'poll' | 'webhook';
+  pollIntervalMs: number;
+  path: string;
+  /** `webhook`: the bot's signing secret (registered as a secret: never printed). */
+  signingSecret?: string;
+  maxAgeMs: number;
+}
+
 export interface TargetSpec {
   /** Exactly one kind; `id` is a number, or a template (fan-out: `{{item.chat_id}}`). */
   kind: 'chat' | 'user' | 'thread';
@@ -41,8 +65,8 @@ export interface TargetSpec {
   displayName?: string;
   displayAvatarUrl?: string;
   linkPreview?: boolean;
-  /** Rows of URL buttons. */
-  buttons: UrlButton[][];
+  /** Rows of URL and action buttons. */
+  buttons: TargetButton[][];
   position: SourcePosition;
 }
 
@@ -92,6 +116,8 @@ export interface JobConfig {
   delivery: DeliveryMode;
   /** Long messages: continuation parts as replies in the first message's thread. */
   splitToThread: boolean;
+  /** Files rendered per message (charts, table cards, CSV, XLSX, markdown); empty when none. */
+  attachments?: AttachmentSpec[];
   alerts?: AlertSettings;
   heartbeatUrl?: string;
   /** `when:` (JSONata, compiled at load). */
@@ -138,6 +164,8 @@ export interface StateSettings {
   /** `sqlite:PATH` or `postgres://…`; PATH resolved against the config directory. */
   url: string;
   leaseMs: number;
+  /** SIGTERM: how long runs in flight may finish before their claims are handed back as interrupted. */
+  shutdownGraceMs: number;
   retention: { runs: number; days: number };
 }
 
@@ -150,6 +178,8 @@ export interface LoadedConfig {
   state: StateSettings;
   alerts?: AlertSettings;
   heartbeatUrl?: string;
+  /** How button clicks arrive; absent when the config has no `events:` section. */
+  events?: EventSettings;
   jobs: JobConfig[];
   unfurl?: UnfurlRule[];
   /** Interpolated values of secret-looking variables (TOKEN, PASSWORD, …) and the token: never print them. */

@@ -8,4 +8,4 @@ export { decideNotify, parseObservation } from './notify.js';
 export type { NotifyDecision, NotifyPolicy, Observation } from './notify.js';
 export { stepMonitor, acknowledgeMonitor, withMessage, parseMonitorState, INITIAL_MONITOR_STATE } from './lifecycle.js';
 export type { MonitorAction, MonitorPhase, MonitorSettings, MonitorState, MonitorStep } from './lifecycle.js';
-export { loadMonitorState, saveMonitorState, loadObservation, saveObservation, recordAcknowledge } from './ledger.js';
+export { loadMonitorState, saveMonitorState, loadObservation, saveObservation } from './ledger.js';

@@ -4,7 +4,7 @@
  * serialised by the ledger's (job, slot) claim, so one run reads and writes a job's state at a time.
  */
 import type { StateStore } from '../state/index.js';
-import { acknowledgeMonitor, parseMonitorState, type MonitorState } from './lifecycle.js';
+import { parseMonitorState, type MonitorState } from './lifecycle.js';
 import { parseObservation, type Observation } from './notify.js';
 
 const monitorKey = (job: string) => `monitor:${job}`;
@@ -24,16 +24,4 @@ export async function loadObservation(store: StateStore, job: string): Promise<O
 
 export async function saveObservation(store: StateStore, job: string, o: Observation): Promise<void> {
   await store.setFlag(notifyKey(job), JSON.stringify(o));
-}
-
-/**
- * Record an acknowledgement of the job's firing alert (the `acknowledge` button). Returns the new
- * state, or null when there is no firing alert (already resolved, or acknowledged before).
- */
-export async function recordAcknowledge(store: StateStore, job: string, by: string, now: Date): Promise<MonitorState | null> {
-  const prev = await loadMonitorState(store, job);
-  const next = acknowledgeMonitor(prev, by, now.getTime());
-  if (!next || next === prev) return null;
-  await saveMonitorState(store, job, next);
-  return next;
 }

@@ -1,3 +1,5 @@
+import { abortError } from './limiter.js';
+
 /**
  * Retry timing, pure: "now" and the random source are arguments so tests need no real clock.
  */
@@ -37,4 +39,21 @@ export function parseRetryAfter(
   const ref = sd ? Date.parse(sd) : NaN;
   const delta = at - (Number.isNaN(ref) ? now : ref);
   return Math.max(0, Math.ceil(delta));
+}
+
+/** Waits between attempts; an abort rejects at once with the call's DigestError. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(abortError(signal));
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(abortError(signal!));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

@@ -5,7 +5,7 @@
 import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import { DigestError } from '../errors.js';
 import type { DigestEvents, Emitter } from '../events.js';
-import { backoffDelay, parseRetryAfter } from './backoff.js';
+import { backoffDelay, parseRetryAfter, sleep } from './backoff.js';
 import {
   CLIENT_DEFAULTS,
   type BucketLimit,
@@ -249,7 +249,8 @@ export class PachcaClient {
     if (parts.length <= 1) return [await this.createMessage(input, opts)];
     const delivered: Message[] = [];
     const buttonsOn = opts.splitToThread ? 0 : parts.length - 1;
-    const { buttons, ...rest } = input;
+    // Files go with the buttons: on the part people see with the buttons, never once per part.
+    const { buttons, files, ...rest } = input;
     try {
       let target: { entity_type: CreateMessageInput['entity_type']; entity_id: number; chatId?: number } = {
         entity_type: input.entity_type,
@@ -260,6 +261,7 @@ export class PachcaClient {
         const msg: CreateMessageInput = { ...rest, ...target, content: parts[i]! };
         delete (msg as { chatId?: number }).chatId;
         if (i === buttonsOn && buttons) msg.buttons = buttons;
+        if (i === buttonsOn && files) msg.files = files;
         if (i > 0 && opts.splitToThread) delete msg.parent_message_id;
         delivered.push(await this.createMessage(msg, { signal: opts.signal, dedupeChatId: target.chatId }));
         if (i === 0 && opts.splitToThread) {
@@ -772,18 +774,3 @@ function excerpt(text: string, token: string): string {
   return redact(cut || '(empty)', token);
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(abortError(signal));
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(abortError(signal!));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}

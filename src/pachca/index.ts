@@ -10,6 +10,7 @@ export {
   type RequestOptions,
 } from './client.js';
 export { PachcaApiError, redact, type ApiErrorItem, type PachcaApiErrorInit } from './errors.js';
+export { uploadFiles, uploadFile, multipartBody, type UploadInput, type UploadParams, type UploadOptions } from './uploads.js';
 export { splitContent, splitChars, utf8Bytes, MIN_SPLIT_BYTES } from './split.js';
 export { backoffDelay, parseRetryAfter } from './backoff.js';
 export {

@@ -18,11 +18,25 @@ export interface CreateMessageInput {
   skip_invite_mentions?: boolean;
   /** Top-level `link_preview` of the request body. */
   link_preview?: boolean;
+  /** Uploaded files (see uploadFiles): keys from the upload flow. */
+  files?: MessageFile[];
+}
+
+/** A file of a message: `key` from POST /uploads with `${filename}` replaced by `name`. */
+export interface MessageFile {
+  key: string;
+  name: string;
+  file_type: 'file' | 'image' | 'audio' | 'voice';
+  size: number;
+  width?: number;
+  height?: number;
 }
 
 export interface UpdateMessageInput {
   content?: string;
   buttons?: MessageButton[][];
+  /** Replaces the whole list (`[]` removes every file). */
+  files?: MessageFile[];
   display_name?: string;
   display_avatar_url?: string;
 }

@@ -11,6 +11,7 @@ import type { Message } from '../pachca/types.js';
 import type { StateStore, RunRecord } from '../state/index.js';
 import type { DigestEmitter } from '../events.js';
 import {
+  acknowledgeMonitor,
   decideNotify,
   evaluateCondition,
   evaluateKey,
@@ -77,7 +78,7 @@ export async function runMonitor(d: MonitorRunDeps): Promise<MonitorRunResult> {
   const { job, store } = d;
   const m = job.monitor!;
   const active = await evaluateCondition(job.when!, d.context, job.name);
-  const prev = store ? await loadMonitorState(store, job.name) : null;
+  const prev = store ? await withAcknowledgement(store, await loadMonitorState(store, job.name), d) : null;
   const nowMs = d.now.getTime();
   const step = stepMonitor(prev, active, nowMs, { forMs: m.forMs, repeatMs: m.repeatMs });
   let state = step.state;
@@ -152,6 +153,25 @@ export async function runMonitor(d: MonitorRunDeps): Promise<MonitorRunResult> {
   }
   if (store) await saveMonitorState(store, job.name, state);
   return result;
+}
+
+/**
+ * «Принято» on the alert: the `acknowledge` button (src/interactions) records who pressed it on
+ * which message in the ledger; the monitor reads it here, shows it and stops reminding.
+ */
+async function withAcknowledgement(store: StateStore, state: MonitorState | null, d: MonitorRunDeps): Promise<MonitorState | null> {
+  if (!state || state.phase !== 'firing' || !state.message || state.acknowledged) return state;
+  const ack = await store.interactions.getAcknowledgement(state.message.id);
+  if (!ack) return state;
+  let by = `id ${ack.userId}`;
+  if (!d.dryRun) {
+    try {
+      by = `@${(await d.client().getUser(ack.userId, { signal: d.signal })).nickname}`;
+    } catch {
+      // The name is decoration; the acknowledgement itself still counts.
+    }
+  }
+  return acknowledgeMonitor(state, by, ack.at.getTime());
 }
 
 /**

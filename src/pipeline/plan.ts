@@ -3,11 +3,13 @@
  * Pure (no I/O), so `render`, `run-job --dry-run` and delivery all share it.
  */
 import { DigestError } from '../errors.js';
-import type { JobConfig, TargetSpec } from '../config/types.js';
+import { isActionButton, type JobConfig, type TargetSpec } from '../config/types.js';
+import { encodeButtonData } from '../interactions/index.js';
 import type { CompiledTemplate, RenderOptions } from '../render/types.js';
 import type { Period } from '../sources/define.js';
 import type { CreateMessageInput, EntityType, MessageButton } from '../pachca/types.js';
 import { getPath } from '../util/path.js';
+import { attachmentInfos, type AttachmentInfo, type RenderedFile } from '../attachments/index.js';
 
 export interface RenderContext {
   metrics: unknown;
@@ -17,6 +19,8 @@ export interface RenderContext {
   slot: Date;
   now: Date;
   previous: unknown;
+  /** The files the message will carry (names, titles), for "see the chart below" in templates. */
+  attachments?: AttachmentInfo[];
 }
 
 export interface PlannedMessage {
@@ -24,12 +28,16 @@ export interface PlannedMessage {
   key: string;
   target: { kind: TargetSpec['kind']; id: number; label: string };
   input: CreateMessageInput;
+  /** Rendered attachments (filled in by the run after planning; uploaded right before posting). */
+  files?: RenderedFile[];
 }
 
 export interface Plan {
   messages: PlannedMessage[];
   /** Messages whose template rendered empty (not posted). */
   emptyCount: number;
+  /** Messages by fan-out item with the item's context: attachments are rendered once per item. */
+  groups: Array<{ context: RenderContext; messages: PlannedMessage[] }>;
 }
 
 const ENTITY: Record<TargetSpec['kind'], EntityType> = { chat: 'discussion', user: 'user', thread: 'thread' };
@@ -56,11 +64,15 @@ export function planMessages(job: JobConfig, context: RenderContext): Plan {
   }
 
   const messages: PlannedMessage[] = [];
+  const groups: Plan['groups'] = [];
   let emptyCount = 0;
   for (const { index, item } of items) {
-    const ctx: RenderContext = index === null ? context : { ...context, item };
+    const base: RenderContext = index === null ? context : { ...context, item };
+    const ctx: RenderContext = { ...base, attachments: attachmentInfos(job.attachments ?? [], base as unknown as Record<string, unknown>, opts) };
+    const group: Plan['groups'][number] = { context: ctx, messages: [] };
+    groups.push(group);
     const content = job.template.render(ctx as unknown as Record<string, unknown>, opts);
-    for (const target of job.targets) {
+    for (const [targetIndex, target] of job.targets.entries()) {
       if (content.trim() === '') {
         emptyCount++;
         continue;
@@ -68,15 +80,17 @@ export function planMessages(job: JobConfig, context: RenderContext): Plan {
       const id = resolveTargetId(target, ctx, opts);
       const key = `${target.kind}:${id}${index === null ? '' : `#${index}`}`;
       const input: CreateMessageInput = { entity_type: ENTITY[target.kind], entity_id: id, content };
-      const buttons = renderButtons(target, ctx, opts);
+      const buttons = renderButtons(target, ctx, opts, { job: job.name, slot: context.slot, target: targetIndex, key });
       if (buttons.length > 0) input.buttons = buttons;
       if (target.displayName) input.display_name = target.displayName;
       if (target.displayAvatarUrl) input.display_avatar_url = target.displayAvatarUrl;
       if (target.linkPreview !== undefined) input.link_preview = target.linkPreview;
-      messages.push({ key, target: { kind: target.kind, id, label: `${target.kind}_id ${id}` }, input });
+      const planned: PlannedMessage = { key, target: { kind: target.kind, id, label: `${target.kind}_id ${id}` }, input };
+      messages.push(planned);
+      group.messages.push(planned);
     }
   }
-  return { messages, emptyCount };
+  return { messages, emptyCount, groups: groups.filter((g) => g.messages.length > 0) };
 }
 
 function resolveTargetId(target: TargetSpec, ctx: RenderContext, opts: RenderOptions): number {
@@ -92,12 +106,29 @@ function resolveTargetId(target: TargetSpec, ctx: RenderContext, opts: RenderOpt
   return id;
 }
 
-function renderButtons(target: TargetSpec, ctx: RenderContext, opts: RenderOptions): MessageButton[][] {
+/** Which message an action button belongs to: what its `data` payload carries. */
+interface ButtonOwner {
+  job: string;
+  slot: Date;
+  target: number;
+  key: string;
+}
+
+function renderButtons(target: TargetSpec, ctx: RenderContext, opts: RenderOptions, owner: ButtonOwner): MessageButton[][] {
   const rows: MessageButton[][] = [];
   for (const row of target.buttons) {
     const out: MessageButton[] = [];
     for (const b of row) {
       const text = renderTemplate(b.text, ctx, opts).trim();
+      if (isActionButton(b)) {
+        if (!text) continue;
+        try {
+          out.push({ text, data: encodeButtonData({ action: b.action, ...owner }) });
+        } catch (err) {
+          throw new DigestError('E_TEMPLATE', `button "${text}": ${(err as Error).message}`, { location: target.position, hint: 'Shorten the job name.' });
+        }
+        continue;
+      }
       const url = renderTemplate(b.url, ctx, opts).trim();
       if (!text || !url) continue;
       if (!/^https?:\/\//i.test(url)) {

@@ -16,10 +16,12 @@ import type { Period } from '../sources/define.js';
 import { collectSources } from '../sources/collect.js';
 import { computePeriod, latestSlot, parseCron, toZonedIso } from '../scheduler/index.js';
 import { isEmptyValue, splitPath } from '../util/path.js';
-import { baseContext, planMessages, type PlannedMessage, type RenderContext } from './plan.js';
+import { baseContext, planMessages, type Plan, type PlannedMessage, type RenderContext } from './plan.js';
+import { renderAttachments } from '../attachments/index.js';
+import type { MessageFile } from '../pachca/types.js';
 import { notifyGate, runMonitor } from './monitor.js';
 
-export type RunStatus = 'succeeded' | 'failed' | 'skipped' | 'already-done' | 'in-progress';
+export type RunStatus = 'succeeded' | 'failed' | 'skipped' | 'interrupted' | 'already-done' | 'in-progress';
 
 export interface RunOutcome {
   job: string;
@@ -93,6 +95,12 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
 
   let run: RunRecord | null = null;
   if (store) {
+    const refused = retentionRefusal(deps.config, job, slot, started, req.force ?? false);
+    if (refused) {
+      outcome.status = 'failed';
+      outcome.error = refused;
+      return outcome;
+    }
     const claim = await store.claim(job.name, slot, {
       owner: deps.owner,
       leaseMs: deps.config.state.leaseMs,
@@ -194,6 +202,9 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
     if (plan.messages.length === 0) {
       return await finishSkipped(plan.emptyCount > 0 ? 'the template rendered empty text' : 'for_each produced no items');
     }
+    // Every message's files are rendered before the first is posted: bad data fails the run whole.
+    if (job.attachments?.length) await renderFiles(job, plan, outcome);
+    throwIfAborted(controller.signal);
     if (req.dryRun) {
       outcome.status = 'succeeded';
       outcome.reason = 'dry run: nothing posted';
@@ -210,8 +221,20 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
   } catch (err) {
     // Source errors may quote a command's stderr or a URL: mask secrets before the ledger, logs or the CLI see them.
     const error = scrubError(toDigestError(err, controller.signal));
-    outcome.status = 'failed';
     outcome.error = error;
+    if (error.code === 'E_INTERRUPTED') {
+      // Shutdown: hand the claim back (deliveries so far stay recorded) so the next process or a replica
+      // finishes exactly the missing messages at once, instead of a failure nobody retries.
+      outcome.status = 'interrupted';
+      outcome.reason = `${error.message}; ${outcome.delivered.length} of ${outcome.messages.length} message(s) delivered, the rest is left to the next process`;
+      if (store && run) {
+        await store
+          .finish(run.id, { status: 'interrupted', now: clock(), reason: outcome.reason })
+          .catch((e) => log.error({ err: String(e) }, 'could not hand the interrupted run back in the ledger'));
+      }
+      return finalize();
+    }
+    outcome.status = 'failed';
     if (store && run) {
       await store
         .finish(run.id, {
@@ -238,7 +261,10 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
 
   function finalize(): RunOutcome {
     outcome.durationMs = clock().getTime() - started.getTime();
-    const status = outcome.status === 'succeeded' || outcome.status === 'failed' || outcome.status === 'skipped' ? outcome.status : 'skipped';
+    const status =
+      outcome.status === 'succeeded' || outcome.status === 'failed' || outcome.status === 'skipped' || outcome.status === 'interrupted'
+        ? outcome.status
+        : 'skipped';
     deps.events.emit('run:end', {
       job: job.name,
       slot,
@@ -281,6 +307,20 @@ function skipIfValue(job: JobConfig, context: RenderContext): unknown {
     cur = (cur as Record<string, unknown>)[key];
   }
   return cur;
+}
+
+/**
+ * A slot older than retention may have been run and pruned already: the ledger cannot tell, so claiming it could
+ * post it a second time. Refused unless forced (nothing is claimed or posted).
+ */
+function retentionRefusal(config: LoadedConfig, job: JobConfig, slot: Date, now: Date, force: boolean): DigestError | null {
+  const days = config.state.retention.days;
+  if (force || slot.getTime() >= now.getTime() - days * 86_400_000) return null;
+  return new DigestError(
+    'E_STATE',
+    `slot ${slot.toISOString()} of "${job.name}" is older than state.retention (${days} days): the ledger may have forgotten whether it already ran`,
+    { hint: 'pass --force to run it anyway (it may post a second time), or raise state.retention.days' },
+  );
 }
 
 /** The run's reporting window, in the job's time zone. */
@@ -346,10 +386,11 @@ async function deliver(
           continue;
         }
         const sent = await sendOne(client, job, m, previousByKey.get(m.key) ?? null, signal);
-        for (let i = 0; i < sent.length; i++) {
-          const msg = sent[i]!;
+        for (let i = 0; i < sent.messages.length; i++) {
+          const msg = sent.messages[i]!;
           const key = i === 0 ? m.key : `${m.key}~${i + 1}`;
           const record: DeliveryRecord = { key, messageId: msg.id, chatId: msg.chat_id ?? null, url: msg.url ?? null, deliveredAt: new Date() };
+          if (sent.files && sent.files.on === i) record.files = sent.files.list;
           if (store && run) await store.recordDelivery(run.id, record);
           outcome.delivered.push({ key, messageId: msg.id, url: msg.url ?? null, reused: false });
         }
@@ -418,21 +459,56 @@ async function findUnrecorded(client: PachcaClient, m: PlannedMessage, recheck: 
   return found;
 }
 
-async function sendOne(client: PachcaClient, job: JobConfig, m: PlannedMessage, previous: DeliveryRecord | null, signal: AbortSignal): Promise<Message[]> {
+/** Attachments of each fan-out item, rendered once and shared by its targets; their notes go into the message. */
+async function renderFiles(job: JobConfig, plan: Plan, outcome: RunOutcome): Promise<void> {
+  const opts = { locale: job.locale, timezone: job.timezone };
+  for (const group of plan.groups) {
+    const files = await renderAttachments(job.attachments ?? [], group.context as unknown as Record<string, unknown>, opts);
+    const notes = [...new Set(files.flatMap((f) => f.notes))];
+    for (const m of group.messages) {
+      m.files = files;
+      if (notes.length > 0) m.input.content = `${m.input.content.trimEnd()}\n\n⚠️ ${notes.join('; ')}`;
+    }
+    for (const n of notes) if (!outcome.notes.includes(n)) outcome.notes.push(n);
+  }
+}
+
+interface Sent {
+  messages: Message[];
+  /** What was attached, and to which of the messages (the part that carries the buttons). */
+  files?: { list: MessageFile[]; on: number };
+}
+
+/** Uploads a message's files; all of them, or the message is not posted. */
+async function upload(client: PachcaClient, m: PlannedMessage, signal: AbortSignal): Promise<MessageFile[] | undefined> {
+  if (!m.files) return undefined;
+  // Loaded here: dry runs and jobs without files never load the HTTP stack.
+  const { uploadFiles } = await import('../pachca/uploads.js');
+  return uploadFiles(
+    client,
+    m.files.map((f) => ({ name: f.name, bytes: f.bytes, contentType: f.contentType, fileType: f.fileType, ...(f.width ? { width: f.width, height: f.height } : {}) })),
+    { signal },
+  );
+}
+
+async function sendOne(client: PachcaClient, job: JobConfig, m: PlannedMessage, previous: DeliveryRecord | null, signal: AbortSignal): Promise<Sent> {
+  const files = await upload(client, m, signal);
   if (job.delivery === 'update' && previous) {
     try {
       const updated = await client.updateMessage(
         previous.messageId,
-        { content: m.input.content, buttons: m.input.buttons ?? [] },
+        // `files` replaces the previous run's files; a job without attachments leaves a message's files alone.
+        { content: m.input.content, buttons: m.input.buttons ?? [], ...(files ? { files } : {}) },
         { signal },
       );
-      return [updated];
+      return { messages: [updated], ...(files ? { files: { list: files, on: 0 } } : {}) };
     } catch (err) {
       // The message the previous run posted was deleted: post a new one instead.
       if (!(isDigestError(err) && (err as { status?: number }).status === 404)) throw err;
     }
   }
-  return client.sendMessage(m.input, { signal, splitToThread: job.splitToThread });
+  const sent = await client.sendMessage(files ? { ...m.input, files } : m.input, { signal, splitToThread: job.splitToThread });
+  return { messages: sent, ...(files ? { files: { list: files, on: job.splitToThread ? 0 : sent.length - 1 } } : {}) };
 }
 
 function throwIfAborted(signal: AbortSignal): void {

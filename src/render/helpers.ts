@@ -597,7 +597,27 @@ function seriesValue(c: Call, point: unknown): number | null {
   return c.maybeNumber(v, 0);
 }
 
+const ATTACHMENT_WORDS: Record<string, { ru: string; en: string }> = {
+  chart: { ru: 'график', en: 'chart' },
+  table: { ru: 'таблица', en: 'table' },
+  csv: { ru: 'CSV', en: 'CSV' },
+  xlsx: { ru: 'Excel', en: 'Excel' },
+  markdown: { ru: 'подробности', en: 'details' },
+};
+
 const pachcaHelpers: Record<string, HelperImpl> = {
+  /** "📎 Во вложении: график «Выручка», таблица регионы.md": the message's files, from the context's `attachments`. */
+  attachments_note(c, p) {
+    c.arity(p, 0, 0, '{{attachments_note}}');
+    const list = (c.options.data as Partial<RenderData> | undefined)?.root?.attachments;
+    if (!Array.isArray(list) || list.length === 0) return '';
+    const ru = c.locale.toLowerCase().startsWith('ru');
+    const parts = (list as Array<{ kind: string; name: string; title: string | null }>).map((a) => {
+      const word = ATTACHMENT_WORDS[a.kind] ?? { ru: 'файл', en: 'file' };
+      return `${ru ? word.ru : word.en} ${a.title ? (ru ? `«${a.title}»` : `"${a.title}"`) : a.name}`;
+    });
+    return `📎 ${ru ? 'Во вложении' : 'Attached'}: ${parts.join(', ')}`;
+  },
   mention(c, p) {
     c.arity(p, 1, 1, '{{mention user_id}}');
     const raw = p[0];

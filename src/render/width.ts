@@ -3,7 +3,11 @@
  * Cyrillic/Latin = 1 column, emoji and East Asian wide/fullwidth = 2, combining marks and
  * zero-width characters = 0. Works on grapheme clusters so 👍🏽 or 🇷🇺 count once.
  */
-const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+// Built on first use: constructing a Segmenter loads ICU break data (tens of ms at start-up), and
+// most texts (Latin, Cyrillic, digits) never need it.
+let segmenter: Intl.Segmenter | undefined;
+/** Every code point here is one grapheme of width 1 on its own (no combining marks, no emoji). */
+const SIMPLE = /^[\u0020-\u007e\u00a0-\u00ac\u00ae-\u02ff\u0370-\u03ff\u0400-\u0482\u048a-\u052f\u2010-\u2027\u2030-\u205e\u20a0-\u20bf\u2190-\u21ff\u2500-\u25fc\u25ff]*$/;
 
 const ZERO_WIDTH = /^(?:\p{M}|\p{Cc}|\p{Cf}|[\u200B-\u200F\u2060-\u2064\uFEFF])+$/u;
 const EMOJI = /\p{Emoji_Presentation}|\uFE0F|\p{Regional_Indicator}/u;
@@ -26,6 +30,8 @@ function isWide(cp: number): boolean {
 }
 
 export function graphemes(text: string): string[] {
+  if (SIMPLE.test(text)) return Array.from(text);
+  segmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
   return Array.from(segmenter.segment(text), (s) => s.segment);
 }
 
@@ -36,6 +42,7 @@ export function graphemeWidth(g: string): number {
 }
 
 export function displayWidth(text: string): number {
+  if (SIMPLE.test(text)) return text.length;
   let w = 0;
   for (const g of graphemes(text)) w += graphemeWidth(g);
   return w;

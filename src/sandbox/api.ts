@@ -115,7 +115,7 @@ function checkButtons(p: Problems, m: Obj): MessageButton[][] | undefined {
   return out;
 }
 
-function checkFiles(p: Problems, m: Obj): Array<Omit<StoredFile, 'id' | 'url'>> | undefined {
+function checkFiles(p: Problems, m: Obj, uploaded?: { has(key: string): boolean }): Array<Omit<StoredFile, 'id' | 'url'>> | undefined {
   const v = m.files;
   if (v === undefined || v === null) return undefined;
   if (!Array.isArray(v)) {
@@ -127,6 +127,9 @@ function checkFiles(p: Problems, m: Obj): Array<Omit<StoredFile, 'id' | 'url'>> 
     if (!isObj(f) || typeof f.key !== 'string' || typeof f.name !== 'string') {
       return p.add(400, `files[${i}]`, 'invalid', 'a file needs string key and name', f);
     }
+    if (uploaded && !uploaded.has(f.key)) p.add(422, `files[${i}].key`, 'not_found', 'no file was uploaded with this key', f.key);
+    const ext = (s: string) => /\.[^./]*$/.exec(s)?.[0]?.toLowerCase() ?? '';
+    if (ext(f.name) !== ext(f.key)) p.add(422, `files[${i}].name`, 'invalid', 'the extension of name must match the extension of key', f.name);
     out.push({
       key: f.key,
       name: f.name,
@@ -178,10 +181,12 @@ function dateParam(ctx: RequestContext, key: string): number | undefined {
 
 export interface ApiDeps {
   store: SandboxStore;
+  /** Keys of uploaded files: `files` may refer to these only. */
+  uploads?: { has(key: string): boolean };
   maxContentBytes: number;
 }
 
-export function apiRoutes({ store, maxContentBytes }: ApiDeps): Route[] {
+export function apiRoutes({ store, maxContentBytes, uploads }: ApiDeps): Route[] {
   const origin = () => store.origin;
 
   /** Where a POST /messages goes; throws 404 for unknown targets. */
@@ -249,7 +254,7 @@ export function apiRoutes({ store, maxContentBytes }: ApiDeps): Route[] {
         else if (entityId === undefined) p.add(400, 'entity_id', 'invalid', 'entity_id must be an integer', m.entity_id);
         const content = checkContent(p, m, true, maxContentBytes);
         const buttons = checkButtons(p, m);
-        const files = checkFiles(p, m);
+        const files = checkFiles(p, m, uploads);
         const displayName = checkShortString(p, m, 'display_name');
         const displayAvatar = checkShortString(p, m, 'display_avatar_url');
         const skipInvite = checkBoolean(p, m, 'skip_invite_mentions');
@@ -325,7 +330,7 @@ export function apiRoutes({ store, maxContentBytes }: ApiDeps): Route[] {
           const buttons = checkButtons(p, m);
           if (buttons !== undefined) patch.buttons = buttons;
         }
-        const files = checkFiles(p, m);
+        const files = checkFiles(p, m, uploads);
         if (files !== undefined) patch.files = files;
         const displayName = checkShortString(p, m, 'display_name');
         if (displayName !== undefined) patch.display_name = displayName;

@@ -36,6 +36,10 @@ export interface Route {
   path: string;
   /** Rate-limit bucket (API routes); none means not limited. */
   bucket?: BucketName;
+  /** `false`: no bearer token expected (the direct upload URL: its signed policy is the credential). */
+  auth?: false;
+  /** Request body limit of this route (default SANDBOX_DEFAULTS.maxBodyBytes). */
+  maxBodyBytes?: number;
   /** The chat a request concerns: scopes the messageWrite bucket and lets faults match chatId. */
   chatOf?: (ctx: RequestContext) => number | undefined;
   handle(ctx: RequestContext): Reply | Promise<Reply>;

@@ -14,6 +14,7 @@ import { RateLimiter, resolveRateLimits, type SandboxRateLimits } from './rate-l
 import { compileRoutes, matchRoute, type Reply, type RequestContext, type Route, type RouteTable } from './router.js';
 import { SandboxStore, type SeedChat, type SeedUser } from './store.js';
 import { createWebRoutes, type WebOptions } from './web/index.js';
+import { FILES_BASE_PATH, SandboxUploads, STORAGE_BASE_PATH, fileRoutes, storageRoutes, uploadApiRoutes } from './uploads.js';
 
 export interface RouteMount {
   prefix: string;
@@ -43,6 +44,8 @@ export interface SandboxOptions {
   now?: () => number;
   /** Content size limit in UTF-8 bytes (default SANDBOX_DEFAULTS.maxContentBytes). */
   maxContentBytes?: number;
+  /** Upload parameters' lifetime and file size limit (see UPLOAD_DEFAULTS). */
+  uploads?: { ttlMs?: number; maxFileBytes?: number };
   /** More route tables (the web UI mounts itself at prefix ''). */
   extraRoutes?: (sandbox: Sandbox) => RouteMount[];
   /** The web view at `/` (default on; `{ jobs }` adds the Jobs view); `false`: the plain-text index. */
@@ -81,6 +84,8 @@ export interface Sandbox {
   baseUrl: string;
   port: number;
   store: SandboxStore;
+  /** Files uploaded through POST /uploads and the direct URL. */
+  uploads: SandboxUploads;
   faults: {
     add(fault: Fault): { id: number };
     remove(id: number): boolean;
@@ -107,6 +112,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     now,
     extraMemberIds: [...new Set(tokenUsers?.values() ?? [])],
   });
+  const uploads = new SandboxUploads({ now, ...options.uploads });
   const ensureTokenUsers = () => {
     for (const id of new Set(tokenUsers?.values() ?? [])) {
       if (!store.user(id)) store.addUser({ id, first_name: 'Бот', last_name: String(id), nickname: `bot_${id}`, bot: true });
@@ -148,6 +154,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   const reset = () => {
     store.reset();
+    uploads.reset();
     ensureTokenUsers();
     faults.clear();
     limiter?.reset();
@@ -172,7 +179,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     let rawBody: Buffer;
     try {
-      rawBody = await readBody(req, SANDBOX_DEFAULTS.maxBodyBytes);
+      rawBody = await readBody(req, match?.route?.maxBodyBytes ?? SANDBOX_DEFAULTS.maxBodyBytes);
     } catch (e) {
       if (e instanceof SandboxHttpError) send(res, req, errorReply(e));
       else res.destroy();
@@ -266,7 +273,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
 
     const reply = await run(() => {
-      const auth = authenticate(req, tokenUsers, botUserId);
+      const auth = route.auth === false ? { userId: botUserId, token: '' } : authenticate(req, tokenUsers, botUserId);
       ctx.userId = auth.userId;
       ctx.tokenKey = auth.token;
       if (limiter && route.bucket) {
@@ -294,6 +301,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     baseUrl: '',
     port: 0,
     store,
+    uploads,
     faults: {
       add: (f) => faults.add(f),
       remove: (id) => faults.remove(id),
@@ -335,7 +343,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   ];
   tables = [
     ...mergeMounts(mounts).map((m) => compileRoutes(m.prefix, false, m.routes)),
-    compileRoutes(API_BASE_PATH, true, apiRoutes({ store, maxContentBytes })),
+    compileRoutes(API_BASE_PATH, true, [...apiRoutes({ store, maxContentBytes, uploads }), ...uploadApiRoutes(uploads, () => sandbox.origin)]),
+    // An API-like table (request log, faults) without a token: what the direct upload URL is.
+    compileRoutes(STORAGE_BASE_PATH, true, storageRoutes(uploads)),
+    compileRoutes(FILES_BASE_PATH, false, fileRoutes(uploads)),
     compileRoutes(
       INSPECT_BASE_PATH,
       false,

@@ -9,11 +9,13 @@
  * nothing due.
  */
 import { createTask, validate as nodeCronValidate, type ScheduledTask } from 'node-cron';
+import { DigestError } from '../errors.js';
 import type { JobConfig } from '../config/types.js';
 import type { DigestEmitter } from '../events.js';
 import type { Logger } from '../observability/logger.js';
 import type { StateStore } from '../state/types.js';
-import { nextSlot, parseCron, slotsBetween, type CronSchedule } from './index.js';
+import { dueSlots, startedRunAction } from './due.js';
+import { nextSlot, parseCron, type CronSchedule } from './index.js';
 
 export interface DaemonRunResult {
   status: string;
@@ -45,9 +47,9 @@ interface JobState {
   job: JobConfig;
   schedule: CronSchedule;
   next: Date | null;
+  /** Slots up to here were decided by this process (start-up catch-up or a tick). */
+  handled: Date;
   running: Map<number, AbortController>;
-  /** node-cron's task for this job, when node-cron accepts the expression. */
-  cronTask?: ScheduledTask;
 }
 
 export const DAEMON_DEFAULTS = {
@@ -61,6 +63,8 @@ export const DAEMON_DEFAULTS = {
 export class Daemon {
   readonly #opts: Required<Pick<DaemonOptions, 'maxSleepMs' | 'shutdownGraceMs' | 'maxCatchUp' | 'maxConcurrentRuns' | 'sweepIntervalMs'>> & DaemonOptions;
   #states = new Map<string, JobState>();
+  /** node-cron wake-ups, one per distinct (schedule, time zone). */
+  #cronTasks = new Map<string, ScheduledTask>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #retryTimers = new Set<ReturnType<typeof setTimeout>>();
   #inflight = new Set<Promise<unknown>>();
@@ -69,10 +73,13 @@ export class Daemon {
   #waiting: Array<() => void> = [];
   #stopped = false;
   #runSeq = 0;
+  /** Slots after this passed while the loop was running: on time, not missed. */
+  #watchingSince: Date;
   lastTick: Date | null = null;
 
   constructor(options: DaemonOptions) {
     this.#opts = { ...DAEMON_DEFAULTS, ...options };
+    this.#watchingSince = this.now;
     this.#setJobs(options.jobs);
   }
 
@@ -112,6 +119,7 @@ export class Daemon {
         continue;
       }
       s.running = prev.running;
+      s.handled = prev.handled;
       // An unchanged schedule keeps its pending slot: recomputed from "now", a slot that is due but
       // whose timer has not fired yet (the reload landed in between) would be skipped.
       if (prev.job.schedule === s.job.schedule && prev.job.timezone === s.job.timezone) s.next = prev.next;
@@ -122,7 +130,11 @@ export class Daemon {
     }
   }
 
-  /** Stop scheduling, wait (bounded) for runs in flight, then cancel what is left. */
+  /**
+   * Stop claiming, give runs in flight `shutdownGraceMs` to finish, then interrupt what is left: the pipeline hands
+   * those claims back as `interrupted`, so the next process (or a replica, at its next sweep) sends only what is
+   * missing. Nothing is recorded as failed because the process stopped.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#stopCronTasks();
@@ -137,8 +149,11 @@ export class Daemon {
     const result = await Promise.race([Promise.allSettled([...this.#inflight]).then(() => 'done' as const), grace]);
     clearTimeout(graceTimer);
     if (result === 'timeout') {
-      this.#opts.logger.warn({ running: this.running }, 'shutdown grace period over: cancelling runs in flight');
-      for (const s of this.#states.values()) for (const c of s.running.values()) c.abort();
+      this.#opts.logger.warn({ running: this.running, graceMs: this.#opts.shutdownGraceMs }, 'shutdown grace period over: handing runs in flight back');
+      const reason = new DigestError('E_INTERRUPTED', `the process stopped after a shutdown grace of ${Math.round(this.#opts.shutdownGraceMs / 1000)}s`, {
+        hint: 'the next daemon start (or another replica) finishes the slot, sending only the messages still missing',
+      });
+      for (const s of this.#states.values()) for (const c of s.running.values()) c.abort(reason);
       await Promise.allSettled([...this.#inflight]);
     }
   }
@@ -150,31 +165,37 @@ export class Daemon {
     for (const job of jobs) {
       if (!job.enabled) continue;
       const schedule = parseCron(job.schedule);
-      const state: JobState = { job, schedule, next: nextSlot(schedule, job.timezone, now), running: new Map() };
-      if (this.#opts.nodeCron !== false && nodeCronValidate(job.schedule)) {
+      const state: JobState = { job, schedule, next: nextSlot(schedule, job.timezone, now), handled: now, running: new Map() };
+      // One node-cron task per schedule and zone, not per job: a firing only wakes the loop, and each
+      // task runs its own timer every second (a thousand jobs on one schedule were a thousand timers).
+      const key = `${job.schedule}\u0000${job.timezone}`;
+      if (this.#opts.nodeCron !== false && !this.#cronTasks.has(key) && nodeCronValidate(job.schedule)) {
         // Not started here: start() and reload() arm them, so a constructed-but-idle daemon owns no timers.
-        state.cronTask = createTask(job.schedule, () => this.#tick(), {
-          name: `pachca-digest:${job.name}`,
-          timezone: job.timezone,
-          // Late firings are harmless (the loop decides what is due); no console warnings.
-          suppressMissedWarning: true,
-        });
+        this.#cronTasks.set(
+          key,
+          createTask(job.schedule, () => this.#tick(), {
+            name: `pachca-digest:${job.name}`,
+            timezone: job.timezone,
+            // Late firings are harmless (the loop decides what is due); no console warnings.
+            suppressMissedWarning: true,
+          }),
+        );
       }
       this.#states.set(job.name, state);
     }
   }
 
   #startCronTasks(): void {
-    for (const s of this.#states.values()) {
-      if (!s.cronTask) continue;
-      void s.cronTask.start();
+    for (const task of this.#cronTasks.values()) {
+      void task.start();
       // The loop's own timer keeps the process alive; node-cron's must not hold it open after stop().
-      s.cronTask.unref();
+      task.unref();
     }
   }
 
   #stopCronTasks(): void {
-    for (const s of this.#states.values()) void s.cronTask?.destroy();
+    for (const task of this.#cronTasks.values()) void task.destroy();
+    this.#cronTasks.clear();
   }
 
   /**
@@ -217,29 +238,20 @@ export class Daemon {
       await store.setFlag(seenKey, firstSeen);
       if (!last) return [];
     }
-    const oldest = now.getTime() - job.startingDeadlineMs;
-    const plan: Date[] = [];
-    // Left `running` by a process that died: once the lease is over, the claim takes it over and
-    // delivers only what is missing. That is finishing a started slot, not catching up, so it
-    // happens whatever catch_up says.
-    if (last && last.status === 'running' && last.leaseUntil.getTime() <= now.getTime() && last.slot.getTime() >= oldest) {
-      plan.push(last.slot);
-    }
-    if (job.catchUp !== 'none') {
-      const windowStart = Math.max(oldest, new Date(firstSeen).getTime(), last ? last.slot.getTime() : 0);
-      const missed = slotsBetween(s.schedule, job.timezone, new Date(windowStart), now, this.#opts.maxCatchUp + 1).filter(
-        (slot) => !last || slot.getTime() > last.slot.getTime(),
+    // Everything that passed before this start was missed (watchingSince = now): catch_up decides.
+    const due = dueSlots(
+      { name: job.name, schedule: s.schedule, timezone: job.timezone, catchUp: job.catchUp, startingDeadlineMs: job.startingDeadlineMs },
+      { lastRun: last, firstSeen: new Date(firstSeen), watchingSince: now },
+      now,
+      { maxCatchUp: this.#opts.maxCatchUp },
+    );
+    if (due.run.length > 0 || due.skipped > 0) {
+      this.#opts.logger.info(
+        { job: job.name, missed: due.run.length + due.skipped, running: due.run.map((d) => d.toISOString()), policy: job.catchUp },
+        'catching up missed slots',
       );
-      const chosen = job.catchUp === 'latest' ? missed.slice(-1) : missed.slice(-this.#opts.maxCatchUp);
-      if (missed.length > 0) {
-        this.#opts.logger.info(
-          { job: job.name, missed: missed.length, running: chosen.map((d) => d.toISOString()), policy: job.catchUp },
-          'catching up missed slots',
-        );
-      }
-      plan.push(...chosen);
     }
-    return plan;
+    return due.resume ? [due.resume, ...due.run] : due.run;
   }
 
   /**
@@ -256,10 +268,12 @@ export class Daemon {
       return;
     }
     for (const r of runs) {
-      if (r.status !== 'running' || r.leaseUntil.getTime() > now.getTime()) continue;
+      if (r.status !== 'running' && r.status !== 'interrupted') continue;
       const s = this.#states.get(r.job);
       if (!s || s.running.size > 0) continue;
-      if (now.getTime() - r.slot.getTime() > s.job.startingDeadlineMs) {
+      const action = startedRunAction(r, s.job.startingDeadlineMs, now);
+      if (action === 'wait') continue;
+      if (action === 'abandon') {
         // Too late to post: close it as failed so it stops showing as running (and can be pruned).
         await this.#opts.store
           .finish(r.id, {
@@ -295,16 +309,18 @@ export class Daemon {
     }
     this.#opts.events.emit('scheduler:tick', { at: now });
     for (const s of this.#states.values()) {
-      const due: Date[] = [];
-      while (s.next && s.next.getTime() <= now.getTime()) {
-        due.push(s.next);
-        s.next = nextSlot(s.schedule, s.job.timezone, s.next);
-      }
-      if (due.length > 0) {
-        // Several due at once means the process slept (suspend, clock jump): same rule as catch-up.
-        const fresh = due.filter((d) => now.getTime() - d.getTime() <= s.job.startingDeadlineMs);
-        const chosen = s.job.catchUp === 'all' ? fresh.slice(-this.#opts.maxCatchUp) : fresh.slice(-1);
-        for (const slot of chosen) void this.#launch(s, slot, false, false);
+      // `next` is only the cheap "anything due?" check; which slots run is the one rule in due.ts.
+      if (s.next && s.next.getTime() <= now.getTime()) {
+        const { job } = s;
+        const due = dueSlots(
+          { name: job.name, schedule: s.schedule, timezone: job.timezone, catchUp: job.catchUp, startingDeadlineMs: job.startingDeadlineMs },
+          { lastRun: null, firstSeen: null, watchingSince: this.#watchingSince, handledUpTo: s.handled },
+          now,
+          { maxCatchUp: this.#opts.maxCatchUp },
+        );
+        s.handled = now;
+        s.next = nextSlot(s.schedule, job.timezone, now);
+        for (const slot of due.run) void this.#launch(s, slot, false, false);
       }
       this.#opts.events.emit('scheduler:next', { job: s.job.name, at: s.next });
     }
@@ -333,7 +349,8 @@ export class Daemon {
     const controller = new AbortController();
     s.running.set(id, controller);
     const p = this.#acquire(controller.signal)
-      .then(() => (controller.signal.aborted ? { status: 'cancelled' } : this.#opts.run(job, slot, { signal: controller.signal, retryFailed })))
+      // Stopping means no new claims: a run still waiting for a place does not start.
+      .then(() => (controller.signal.aborted || this.#stopped ? { status: 'cancelled' } : this.#opts.run(job, slot, { signal: controller.signal, retryFailed })))
       .then((r) => {
         if (r.status === 'failed' && attempt < job.retries.count && !this.#stopped) {
           const delay = job.retries.backoffMs * 2 ** attempt;

@@ -16,6 +16,7 @@ import { parseStateUrl } from './url.js';
 import type { StateStore } from './types.js';
 
 export type {
+  DeliveredFile,
   ClaimOptions,
   ClaimResult,
   DeliveryRecord,
@@ -25,6 +26,7 @@ export type {
   StateStore,
 } from './types.js';
 export type { StateUrl } from './url.js';
+export type { InteractionLedger, Acknowledgement } from './interactions.js';
 export { parseStateUrl, redactStateUrl } from './url.js';
 export { STATE_DEFAULTS } from './defaults.js';
 export { MIGRATIONS, LATEST_VERSION } from './migrations.js';

@@ -3,6 +3,8 @@
  * Append new versions; never edit an applied one (a ledger outlives the release that created it).
  * Tables carry a `digest_` prefix because a PostgreSQL database is often shared with other services.
  */
+import { INTERACTIONS_MIGRATION } from './interactions.js';
+
 export interface Migration {
   version: number;
   name: string;
@@ -11,6 +13,13 @@ export interface Migration {
 }
 
 export const MIGRATIONS_TABLE = 'digest_migrations';
+
+/** The table that records applied versions (created before any migration runs). */
+export function migrationsTableDdl(dialect: 'sqlite' | 'postgres'): string {
+  return dialect === 'sqlite'
+    ? `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`
+    : `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
+}
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -86,6 +95,61 @@ export const MIGRATIONS: readonly Migration[] = [
         updated_at timestamptz NOT NULL
       );
     `,
+  },
+  {
+    version: 2,
+    name: 'interrupted runs (a claim handed over at shutdown)',
+    // SQLite cannot change a CHECK constraint in place: rebuild both tables. Children are copied to a new table
+    // first, because dropping digest_runs with foreign keys on would cascade-delete every delivery. RENAME
+    // rewrites the new deliveries table's reference to the final name.
+    sqlite: `
+      CREATE TABLE digest_runs_v2 (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        job TEXT NOT NULL,
+        slot INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'skipped', 'interrupted')),
+        owner TEXT NOT NULL,
+        lease_until INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 1,
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        reason TEXT,
+        error TEXT,
+        metrics TEXT,
+        UNIQUE (job, slot)
+      ) STRICT;
+      INSERT INTO digest_runs_v2 SELECT * FROM digest_runs;
+      CREATE TABLE digest_deliveries_v2 (
+        run_seq INTEGER NOT NULL REFERENCES digest_runs_v2 (seq) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        message_id INTEGER NOT NULL,
+        chat_id INTEGER,
+        url TEXT,
+        delivered_at INTEGER NOT NULL,
+        PRIMARY KEY (run_seq, key)
+      ) STRICT;
+      INSERT INTO digest_deliveries_v2 SELECT * FROM digest_deliveries;
+      DROP TABLE digest_deliveries;
+      DROP TABLE digest_runs;
+      ALTER TABLE digest_runs_v2 RENAME TO digest_runs;
+      ALTER TABLE digest_deliveries_v2 RENAME TO digest_deliveries;
+      CREATE INDEX digest_runs_job_status_slot ON digest_runs (job, status, slot);
+      CREATE INDEX digest_runs_slot ON digest_runs (slot);
+    `,
+    postgres: `
+      ALTER TABLE digest_runs DROP CONSTRAINT IF EXISTS digest_runs_status_check;
+      ALTER TABLE digest_runs ADD CONSTRAINT digest_runs_status_check
+        CHECK (status IN ('running', 'succeeded', 'failed', 'skipped', 'interrupted'));
+    `,
+  },
+  INTERACTIONS_MIGRATION,
+  {
+    version: 4,
+    name: 'files attached to a delivered message',
+    // Nullable and added in place: older rows have no files, and no table rebuild is needed.
+    sqlite: 'ALTER TABLE digest_deliveries ADD COLUMN files TEXT;',
+    postgres: 'ALTER TABLE digest_deliveries ADD COLUMN files jsonb;',
   },
 ];
 

@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { DigestError, isDigestError } from '../errors.js';
-import type { DeliveryRecord, RunRecord, RunStatus } from './types.js';
+import type { DeliveryRecord, RunRecord } from './types.js';
 
 /** A run id is the token of one claim: every (re-)claim issues a new one, so a process that lost its claim
  * (lease expired, slot taken over) can no longer finish the run or record deliveries into it. */
 export function newRunId(): string {
   return randomUUID();
 }
-
-export const FINISHED: readonly RunStatus[] = ['succeeded', 'failed', 'skipped'];
 
 /** Anything a driver throws becomes E_STATE with the operation named; our own errors pass through. */
 export function stateError(op: string, where: string, cause: unknown): DigestError {

@@ -2,7 +2,13 @@
  * The run ledger. Two implementations (SQLite default, PostgreSQL for replicas) behind this one
  * interface, checked by one contract test suite (test/state/contract.ts).
  */
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
+import type { MessageFile } from '../pachca/index.js';
+import type { InteractionLedger } from './interactions.js';
+/**
+ * `interrupted`: the process was told to stop (SIGTERM) before the run finished and handed the claim back; any
+ * process claims it again at once and delivers only what is missing (deliveries are kept).
+ */
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'interrupted';
 
 export interface DeliveryRecord {
   /** Stable key of one message of the run: target + fan-out item + part, e.g. `chat:12#0`. */
@@ -11,7 +17,12 @@ export interface DeliveryRecord {
   chatId: number | null;
   url: string | null;
   deliveredAt: Date;
+  /** Files attached to the message (uploaded keys), as posted; absent when none. */
+  files?: DeliveredFile[];
 }
+
+/** One attached file as the message carries it (Pachca's `files[]` item). */
+export type DeliveredFile = MessageFile;
 
 export interface RunRecord {
   /**
@@ -62,6 +73,8 @@ export interface FinishOptions {
 
 export interface StateStore {
   readonly kind: 'sqlite' | 'postgres';
+  /** Handled events, unsubscribes, acknowledgements, message locks (src/state/interactions.ts). */
+  readonly interactions: InteractionLedger;
   /** Apply pending versioned migrations (idempotent, safe with concurrent callers). */
   migrate(): Promise<void>;
   /** Atomically claim (job, slot). A second caller gets `claimed: false` and the current record. */

@@ -249,6 +249,71 @@ if (chromium.skip) {
       expect(await page.locator('.chat-item[data-chat-id="101"] .chat-count').textContent()).toBe('3');
     });
 
+    it('opens the message link the API returns: that chat, the message scrolled to and highlighted', async () => {
+      const first = await send({ entity_id: 102, content: 'Первое' });
+      // Tall filler (under the 20-per-chat burst) so the first message is far above the bottom.
+      for (let i = 0; i < 15; i++) await send({ entity_id: 102, content: `заполнитель ${i}` + "\n.".repeat(12) });
+      const parent = await send({ entity_id: 101, content: 'Родитель треда' });
+      const thread = await call(sb, 'POST', `/messages/${parent.id}/thread`);
+      const inThread = await send({ entity_type: 'thread', entity_id: thread.body.data.id, content: 'В треде' });
+      // Something newer elsewhere: following the latest chat must not win over the link.
+      await send({ entity_id: 104, content: 'Свежее в другом чате' });
+
+      const url = (await call(sb, 'GET', `/messages/${first.id}`)).body.data.url as string;
+      expect(url).toBe(`${sb.origin}/chats/102#message-${first.id}`);
+      expect((await fetch(url)).status).toBe(200);
+      await page.goto('about:blank');
+      await page.goto(url);
+      await msg(first.id).waitFor();
+      expect(await page.locator('.chat-item.active').getAttribute('data-chat-id')).toBe('102');
+      // Marked as the linked one, and still so after the repaints that follow the live connection.
+      expect(await page.locator('.msg.linked').evaluateAll((els) => els.map((e) => e.id))).toEqual([`message-${first.id}`]);
+      await page.locator('#live.on').waitFor();
+      await send({ entity_id: 102, content: 'Ещё одно' });
+      await page.locator('#messages .msg').last().filter({ hasText: 'Ещё одно' }).waitFor();
+      expect(await page.locator('.msg.linked').evaluateAll((els) => els.map((e) => e.id))).toEqual([`message-${first.id}`]);
+      // Scrolled to: the first of many messages is in view, not the bottom of the chat.
+      await expect.poll(() => msg(first.id).isVisible()).toBe(true);
+      const box = await msg(first.id).boundingBox();
+      expect(box!.y).toBeGreaterThan(0);
+      expect(box!.y).toBeLessThan(860);
+
+      // A thread message lives in the thread's own chat; its link opens the parent's chat.
+      const threadUrl = (await call(sb, 'GET', `/messages/${inThread.id}`)).body.data.url as string;
+      await page.goto('about:blank');
+      await page.goto(threadUrl);
+      await page.locator(`#message-${parent.id} .children.thread #message-${inThread.id}`).waitFor();
+      expect(await page.locator('.chat-item.active').getAttribute('data-chat-id')).toBe('101');
+    });
+
+    it('keeps the chat just opened when a slow answer for the previous one arrives after it', async () => {
+      const inTarget = await send({ entity_id: 103, content: 'Целевой чат' });
+      await send({ entity_id: 101, content: 'Прежний чат' });
+      await open(101);
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let seen = 0;
+      await page.route(/\/__web\/api\/state\?chat_id=101$/, async (route) => {
+        seen++;
+        await held;
+        await route.continue();
+      });
+      try {
+        // A repaint of chat 101 is on its way (held), then the viewer opens chat 103.
+        await send({ entity_id: 101, content: 'Ещё в прежний' });
+        await expect.poll(() => seen, { timeout: 10_000 }).toBeGreaterThan(0);
+        await page.locator('.chat-item[data-chat-id="103"]').click();
+        release();
+        await msg(inTarget.id).waitFor();
+        await page.waitForTimeout(300);
+        expect(await page.locator('.chat-item.active').getAttribute('data-chat-id')).toBe('103');
+        expect(await msg(inTarget.id).count()).toBe(1);
+      } finally {
+        release();
+        await page.unroute(/\/__web\/api\/state\?chat_id=101$/);
+      }
+    });
+
     it('keeps hostile content inert', async () => {
       const payloads = [
         '<img src=x onerror="window.__xss=\'img\';alert(1)">',

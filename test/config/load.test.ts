@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { CLIENT_DEFAULTS } from '../../src/pachca/defaults.js';
 import { DigestError } from '../../src/errors.js';
 import { load, loadError, MINIMAL, project } from './helpers.js';
+import type { UrlButton } from '../../src/config/types.js';
 
 describe('loadConfig: valid configs', () => {
   test('minimal config gets every default', async () => {
@@ -130,7 +131,7 @@ jobs:
     expect((target.id as { render: (c: object, o: object) => string }).render(ctx, opts)).toBe('555');
     expect(target.buttons).toHaveLength(1);
     expect(target.buttons[0]!.map((b) => b.text.render(ctx, opts))).toEqual(['Открыть A&B', 'Все']);
-    expect(target.buttons[0]![0]!.url.render(ctx, opts)).toBe('https://example.com/9');
+    expect((target.buttons[0]![0]! as UrlButton).url.render(ctx, opts)).toBe('https://example.com/9');
     expect(rows!.targets[0]!.kind).toBe('thread');
     expect(rows!.targets[0]!.buttons.map((r) => r.length)).toEqual([2, 1]);
   });

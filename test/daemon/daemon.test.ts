@@ -105,6 +105,23 @@ describe('Daemon', () => {
     expect(second.slots).toEqual(expected);
   });
 
+  it('catch_up latest after 2 h down, per-minute job: runs the LATEST missed slot, not one 100 slots in', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-24T06:00:30Z') });
+    const minutely = job({ name: 'minutely', schedule: '* * * * *', catchUp: 'latest', startingDeadlineMs: 3 * 3_600_000 });
+    const first = recorder(store);
+    const d1 = make([minutely], first);
+    await d1.start();
+    await first.run(minutely, new Date('2026-11-24T06:00:00Z'), { signal: new AbortController().signal, retryFailed: false });
+    await d1.stop();
+    vi.setSystemTime(new Date('2026-11-24T08:00:10Z'));
+    const second = recorder(store);
+    const d2 = make([minutely], second);
+    await d2.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(second.slots).toEqual(['2026-11-24T08:00:00.000Z']);
+    await d2.stop();
+  });
+
   it('a job never seen before does not post a past slot on first start', async () => {
     vi.useFakeTimers({ now: new Date('2026-11-24T06:30:00Z') });
     const r = recorder(store);
@@ -226,6 +243,21 @@ describe('Daemon', () => {
     expect(ours()).toEqual(['pachca-digest:b']);
     await d.stop();
     expect(ours()).toEqual([]);
+  });
+
+  it('jobs sharing a schedule and zone share one node-cron task (each task is a timer every second)', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-24T05:59:00Z') });
+    const ours = () => [...getTasks().values()].filter((t) => t.name?.startsWith('pachca-digest:')).length;
+    const r = recorder(store);
+    const jobs = Array.from({ length: 50 }, (_, i) => job({ name: `same-${i}`, schedule: '0 9 * * *' }));
+    jobs.push(job({ name: 'berlin', schedule: '0 9 * * *', timezone: 'Europe/Berlin' }));
+    const d = make(jobs, r);
+    await d.start();
+    expect(ours()).toBe(2);
+    await vi.advanceTimersByTimeAsync(2 * 60_000);
+    expect(r.slots).toHaveLength(50);
+    await d.stop();
+    expect(ours()).toBe(0);
   });
 
   it('many jobs due at once queue for a bounded number of run places; every slot still runs once', async () => {

@@ -48,7 +48,7 @@ function config(jobs: JobConfig[], over: Partial<LoadedConfig> = {}): LoadedConf
       timeouts: CLIENT_DEFAULTS.timeouts,
       maxMessageBytes: CLIENT_DEFAULTS.maxMessageBytes,
     },
-    state: { url: 'postgres://digest:db-pass-456@pg/digest', leaseMs: 60_000, retention: { runs: 100, days: 30 } },
+    state: { url: 'postgres://digest:db-pass-456@pg/digest', leaseMs: 60_000, shutdownGraceMs: 25_000, retention: { runs: 100, days: 30 } },
     jobs,
     warnings: [],
     ...over,

@@ -48,15 +48,18 @@ describe('run-due', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(first.stderr).toContain(`morning ${slot}: succeeded`);
     expect(first.stderr).toContain(`evening ${slot}: succeeded`);
-    expect(first.stderr).not.toContain('yearly');
+    // A job with nothing to run says why.
+    expect(first.stderr).toMatch(/yearly: not due — the latest slot \S+ \S+ \S+ is older than starting_deadline \(3600s\)/);
+    expect(first.stderr).not.toMatch(/yearly \S+: /);
     expect(suite.sandbox.store.messages(101).map((m) => m.content)).toEqual([`morning slot=${slot} n=1`]);
     expect(suite.sandbox.store.messages(102).map((m) => m.content)).toEqual([`evening slot=${slot} n=2`]);
     expect(suite.sandbox.store.messages(103)).toEqual([]);
 
     const second = await runCli(['run-due'], { cwd: p.dir, env: cliEnv(suite.sandbox) });
     expect(second.code, second.stderr).toBe(0);
-    expect(second.stderr).toMatch(new RegExp(`morning ${slot}: already-done \\(slot ${slot} already succeeded\\)`));
-    expect(second.stderr).toMatch(new RegExp(`evening ${slot}: already-done`));
+    // Decided from the ledger before claiming: not due, with the reason and the next slot.
+    expect(second.stderr).toMatch(/morning: not due — slot \S+ 00:00 \+00:00 already succeeded; next slot /);
+    expect(second.stderr).toMatch(/evening: not due — slot \S+ 00:00 \+00:00 already succeeded/);
     expect(suite.sandbox.store.messages()).toHaveLength(2);
     expect(suite.sandbox.store.messages().map(slotOf)).toEqual([slot, slot]);
 
@@ -84,7 +87,7 @@ describe('run-due', () => {
     const second = await runCli(['run-due'], { cwd: p.dir, env: cliEnv(suite.sandbox) });
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr).toMatch(/evening \S+: succeeded/);
-    expect(second.stderr).toMatch(/morning \S+: already-done/);
+    expect(second.stderr).toMatch(/morning: not due — slot \S+ \S+ \S+ already succeeded/);
     expect(suite.sandbox.store.messages(101)).toHaveLength(1);
     expect(suite.sandbox.store.messages(102)).toHaveLength(1);
   });

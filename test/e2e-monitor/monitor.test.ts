@@ -4,7 +4,6 @@
  * alert and edits it; the resolution and a reminder go to the alert's thread.
  */
 import { describe, expect, it } from 'vitest';
-import { recordAcknowledge } from '../../src/monitor/index.js';
 import { cliEnv, ledgerStores, ledgerSuite, runCli } from '../e2e-ledger/helpers.js';
 
 const CONFIG = `
@@ -57,13 +56,14 @@ describe('monitor lifecycle through the pipeline', () => {
       await tick(15, 190); // 10 minutes since it fired: a reminder in the thread
       expect(replies().filter((c) => c.startsWith('🔔'))).toHaveLength(1);
 
-      // «Принято» (the button's effect on the ledger): shown on the alert, no more reminders.
-      expect(await recordAcknowledge(ledger, 'queue-monitor', '@ivan', new Date(slot(16)))).not.toBeNull();
+      // «Принято»: what the acknowledge button records in the ledger; shown on the alert, no more reminders.
+      const user = suite.sandbox.store.users()[0]!;
+      expect(await ledger.interactions.acknowledge({ messageId: id, job: 'queue-monitor', userId: user.id, at: new Date(slot(16)) })).toBe(true);
       await tick(20, 200);
       await tick(25, 210);
       expect(alerts()).toHaveLength(1);
       expect(alerts()[0]!.content).toContain('**210**');
-      expect(alerts()[0]!.content).toContain('Принято: @ivan, 10:16');
+      expect(alerts()[0]!.content).toContain(`Принято: @${user.nickname}, 10:16`);
       expect(replies().filter((c) => c.startsWith('🔔'))).toHaveLength(1);
 
       await tick(30, 20); // resolved in place, once, with a reply in its thread

@@ -96,6 +96,7 @@ const GOLDENS: Golden[] = [
   { helper: 'pluck', tpl: '{{join (pluck rows "team.id") "/"}}', ctx: { rows }, ru: '2/1/3', en: '2/1/3' },
   // Pachca
   { helper: 'mention', tpl: '{{mention id}}', ctx: { id: '42' }, ru: '<@42>', en: '<@42>' },
+  { helper: 'attachments_note', tpl: '{{attachments_note}}', ctx: { attachments: [{ kind: 'chart', name: 'revenue.png', title: 'Выручка' }, { kind: 'table', name: 'регионы.md', title: null }] }, ru: '📎 Во вложении: график «Выручка», таблица регионы.md', en: '📎 Attached: chart "Выручка", table регионы.md' },
   { helper: 'link', tpl: '{{link "Дашборд *Q4*" "https://grafana.example.ru/d/a(b)"}}', ru: '[Дашборд \\*Q4\\*](https://grafana.example.ru/d/a%28b%29)', en: '[Дашборд \\*Q4\\*](https://grafana.example.ru/d/a%28b%29)' },
   { helper: 'sparkline', tpl: '{{sparkline s}}', ctx: { s: [[1700000000, '1'], [1700000060, '8'], [1700000120, 'NaN'], [1700000180, '4.5']] }, ru: '▁█ ▅', en: '▁█ ▅' },
   { helper: 'bar', tpl: '{{bar 7 10}} {{bar 1 4 4 fill="▓" empty="·"}}', ru: '███████░░░ ▓···', en: '███████░░░ ▓···' },

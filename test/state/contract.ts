@@ -243,7 +243,10 @@ export function describeStateStoreContract(name: string, factory: () => Promise<
 
       const before = (await store.lastSuccess('daily', at(2 * HOUR)))!;
       expect(before.slot.getTime()).toBe(at(HOUR).getTime());
-      expect(before.metrics).toEqual(metrics1);
+      // Only the newest success keeps its metrics (it is the next run's `previous`): the ledger does not grow by
+      // the size of the data on every run.
+      expect(before.metrics).toBeNull();
+      expect(metrics1).toBeTruthy();
       expect(await store.lastSuccess('daily', at(0))).toBeNull();
 
       expect((await store.lastRun('daily'))?.status).toBe('failed');
@@ -314,15 +317,70 @@ export function describeStateStoreContract(name: string, factory: () => Promise<
       expect((await store.lastSuccess('daily'))?.metrics).toEqual({ n: 2 });
       expect(await store.prune({ keepRuns: 1, olderThan: new Date(0) })).toBe(0);
 
-      // Age rule: older than the cut-off goes even within the count, with the same exceptions.
+      // Age rule: recorded before the cut-off goes even within the count, with the same exceptions, and the
+      // job's newest run (by slot) always stays: catch-up starts from it.
       await runSlot('daily', at(6 * HOUR), 'failed');
+      await runSlot('daily', at(7 * HOUR), 'failed');
+      await runSlot('weekly', at(HOUR), 'skipped');
       expect(await store.prune({ keepRuns: 100, olderThan: at(10 * HOUR) })).toBe(2);
-      expect(slots(await store.history({ limit: 100 }))).toEqual(['daily@5:running', 'daily@2:succeeded']);
+      expect(slots(await store.history({ limit: 100 }))).toEqual([
+        'daily@7:failed',
+        'daily@5:running',
+        'daily@2:succeeded',
+        'weekly@1:skipped',
+      ]);
 
-      // A pruned slot's deliveries are gone with it: claiming it again starts empty.
-      const again = await store.claim('weekly', at(0), { owner: 'a', leaseMs: LEASE, now: at(11 * HOUR) });
+      // A pruned slot may have run: claiming it again is refused (it could post twice); force starts it empty.
+      await expect(store.claim('weekly', at(0), { owner: 'a', leaseMs: LEASE, now: at(11 * HOUR) })).rejects.toMatchObject({
+        code: 'E_STATE',
+        message: expect.stringMatching(/retention already removed runs/),
+      });
+      // So is an older slot that never ran, but not a newer one.
+      await expect(store.claim('weekly', at(-HOUR), { owner: 'a', leaseMs: LEASE, now: at(11 * HOUR) })).rejects.toMatchObject({
+        code: 'E_STATE',
+      });
+      expect((await store.claim('weekly', at(2 * HOUR), { owner: 'a', leaseMs: LEASE, now: at(11 * HOUR) })).claimed).toBe(true);
+      const again = await store.claim('weekly', at(0), { owner: 'a', leaseMs: LEASE, now: at(11 * HOUR), force: true });
       expect(again.claimed).toBe(true);
       expect(again.run.attempts).toBe(1);
+      expect(again.run.deliveries).toEqual([]);
+    });
+
+    it('prune goes by when a run was recorded, not by its slot: a backfilled old slot stays', async () => {
+      const old = new Date(T0.getTime() - 100 * 24 * HOUR);
+      await runSlot('daily', at(HOUR), 'succeeded', { n: 1 });
+      // Run today for a slot 100 days ago.
+      const c = await store.claim('daily', old, { owner: 'a', leaseMs: LEASE, now: at(2 * HOUR) });
+      await store.finish(c.run.id, { status: 'failed', now: at(2 * HOUR + 1), error: { code: 'E_SOURCE', message: 'x' } });
+      expect(await store.prune({ keepRuns: 100, olderThan: at(-24 * HOUR) })).toBe(0);
+      expect((await store.getRun('daily', old))?.status).toBe('failed');
+      // Once it was recorded before the cut-off, it goes.
+      expect(await store.prune({ keepRuns: 100, olderThan: at(3 * HOUR) })).toBe(1);
+      expect(await store.getRun('daily', old)).toBeNull();
+    });
+
+    it('an interrupted run is claimed again by anyone at once and keeps its deliveries', async () => {
+      const a = await store.claim('daily', T0, { owner: 'a', leaseMs: LEASE, now: T0 });
+      await store.recordDelivery(a.run.id, delivery('chat:42#0', 1001));
+      await store.finish(a.run.id, { status: 'interrupted', now: at(1_000), reason: 'shutdown' });
+      expect(await store.getRun('daily', T0)).toMatchObject({ status: 'interrupted', reason: 'shutdown' });
+      expect(await store.consecutiveFailures('daily')).toBe(0);
+      // Well within the old lease, without retryFailed: the claim was handed back.
+      const b = await store.claim('daily', T0, { owner: 'b', leaseMs: LEASE, now: at(2_000) });
+      expect(b.claimed).toBe(true);
+      expect(b.run).toMatchObject({ status: 'running', owner: 'b', attempts: 2 });
+      expect(b.run.deliveries.map((d) => d.messageId)).toEqual([1001]);
+    });
+
+    it('only the newest success keeps metrics, so the ledger does not grow with the data', async () => {
+      const big = { rows: 'x'.repeat(200_000) };
+      for (let i = 0; i < 5; i++) await runSlot('daily', at(i * HOUR), 'succeeded', big);
+      const runs = await store.history({ job: 'daily', limit: 10 });
+      expect(runs.map((r) => r.metrics !== null)).toEqual([true, false, false, false, false]);
+      expect((await store.lastSuccess('daily'))?.metrics).toEqual(big);
+      // A later failure does not drop the success's metrics.
+      await runSlot('daily', at(5 * HOUR), 'failed');
+      expect((await store.lastSuccess('daily'))?.metrics).toEqual(big);
     });
 
     it('migrations are idempotent and safe when several connections open at once', async () => {

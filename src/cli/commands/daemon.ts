@@ -6,11 +6,12 @@ import type { Logger } from '../../observability/logger.js';
 import type { DigestEmitter } from '../../events.js';
 import { runJob, type RunOutcome } from '../../pipeline/run.js';
 import { afterRun } from '../../pipeline/after-run.js';
-import { latestSlot, parseCron } from '../../scheduler/index.js';
+import { dueSlots, parseCron } from '../../scheduler/index.js';
 import type { PachcaClient } from '../../pachca/client.js';
 import type { Sandbox, WebOptions } from '../../sandbox/index.js';
 import { clientOptions, loadConfigFor, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, type GlobalOptions, type Io } from '../context.js';
 import { webJobsProvider } from '../web-jobs.js';
+import { listenOn, parsePort } from '../ports.js';
 
 export interface DaemonFlags {
   sandbox?: boolean;
@@ -56,16 +57,16 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
   const { Daemon } = await import('../../scheduler/daemon.js');
   // Runs a killed process left `running` are found by the periodic sweep: with a short lease, check that often, not once a minute.
   const sweepMs = Math.min(60_000, Math.max(1_000, config.state.leaseMs));
-  const daemon = new Daemon({ jobs: config.jobs, store, run, events, logger, sweepIntervalMs: sweepMs });
+  const daemon = new Daemon({ jobs: config.jobs, store, run, events, logger, sweepIntervalMs: sweepMs, shutdownGraceMs: config.state.shutdownGraceMs });
 
   let health: { close(): Promise<void> } | undefined;
   if (flags.httpPort !== undefined) {
-    const port = Number(flags.httpPort);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new DigestError('E_USAGE', `--http-port "${flags.httpPort}" is not a port number`);
+    const port = parsePort(flags.httpPort, '--http-port');
     const { createMetrics } = await import('../../observability/metrics.js');
     const { startHealthServer } = await import('../../observability/http.js');
     const metrics = createMetrics(events, { jobs: config.jobs.map((j) => j.name) });
-    health = await startHealthServer({
+    // A busy port ends the command: what is already open (the sandbox, the ledger) closes first.
+    health = await listenOn(port, '--http-port', () => startHealthServer({
       port,
       host: flags.httpHost ?? '0.0.0.0',
       metrics,
@@ -84,6 +85,10 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
           }
         },
       },
+    })).catch(async (err: unknown) => {
+      await store.close();
+      await delivery.close();
+      throw err;
     });
     logger.info({ port }, 'metrics and health on /metrics, /healthz, /readyz');
   }
@@ -143,7 +148,10 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
   return EXIT.OK;
 }
 
-/** One pass: run every enabled job whose latest slot is due and not yet claimed, then exit. */
+/**
+ * One pass: every enabled job's due slots (the same rule as the daemon, with no scheduler watching: the latest slot
+ * is on time, older ones are catch-up), then exit. Jobs with nothing to run say why.
+ */
 export async function runDueCommand(flags: { sandbox?: boolean }, g: GlobalOptions, io: Io): Promise<number> {
   const config = await loadConfigFor(g, io);
   const events = newEmitter();
@@ -159,13 +167,27 @@ export async function runDueCommand(flags: { sandbox?: boolean }, g: GlobalOptio
     const due: Array<Promise<void>> = [];
     for (const job of config.jobs) {
       if (!job.enabled) continue;
-      const slot = latestSlot(parseCron(job.schedule), job.timezone, now);
-      if (!slot || now.getTime() - slot.getTime() > job.startingDeadlineMs) continue;
+      const [last, seen] = await Promise.all([store.lastRun(job.name), store.getFlag(`first-seen:${job.name}`)]);
+      const plan = dueSlots(
+        { name: job.name, schedule: parseCron(job.schedule), timezone: job.timezone, catchUp: job.catchUp, startingDeadlineMs: job.startingDeadlineMs },
+        { lastRun: last, firstSeen: seen ? new Date(seen) : null, watchingSince: null },
+        now,
+        { maxCatchUp: RUN_DUE_MAX_CATCH_UP, retryFailed: true },
+      );
+      const slots = plan.resume ? [plan.resume, ...plan.run] : plan.run;
+      if (slots.length === 0) {
+        io.err(`${job.name}: not due — ${plan.reasons.join('; ') || 'nothing to run'}`);
+        continue;
+      }
       due.push(
-        run(job, slot, { retryFailed: true }).then((o) => {
-          if (o.status === 'failed') failed++;
-          io.err(`${job.name} ${slot.toISOString()}: ${o.status}${o.reason ? ` (${o.reason})` : ''}${o.error ? ` — ${o.error.message}` : ''}`);
-        }),
+        (async () => {
+          // One job's slots in order (oldest first), so `previous` chains; jobs run side by side.
+          for (const slot of slots) {
+            const o = await run(job, slot, { retryFailed: true });
+            if (o.status === 'failed') failed++;
+            io.err(`${job.name} ${slot.toISOString()}: ${o.status}${o.reason ? ` (${o.reason})` : ''}${o.error ? ` — ${o.error.message}` : ''}`);
+          }
+        })(),
       );
     }
     await Promise.all(due);
@@ -176,9 +198,11 @@ export async function runDueCommand(flags: { sandbox?: boolean }, g: GlobalOptio
   return failed > 0 ? EXIT.JOB_FAILED : EXIT.OK;
 }
 
+/** catch_up: all in one `run-due` pass: a CronJob pod is not the place to send a hundred digests. */
+const RUN_DUE_MAX_CATCH_UP = 10;
+
 export async function sandboxCommand(flags: { port?: string; host?: string }, g: GlobalOptions, io: Io): Promise<number> {
-  const port = flags.port === undefined ? 4010 : Number(flags.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new DigestError('E_USAGE', `--port "${flags.port}" is not a port number`);
+  const port = flags.port === undefined ? 4010 : parsePort(flags.port, '--port');
   const { startSandbox } = await import('../../sandbox/index.js');
 
   // With --config the page gets a Jobs view whose "Run now" posts into this sandbox, recorded in a
@@ -205,7 +229,12 @@ export async function sandboxCommand(flags: { port?: string; host?: string }, g:
       await store.close();
     };
   }
-  const sandbox = (late.sandbox = await startSandbox({ port, host: flags.host ?? '127.0.0.1', autoCreateChats: true, ...(web ? { web } : {}) }));
+  const sandbox = (late.sandbox = await listenOn(port, '--port', () =>
+    startSandbox({ port, host: flags.host ?? '127.0.0.1', autoCreateChats: true, ...(web ? { web } : {}) }),
+  ).catch(async (err: unknown) => {
+    await closeRun();
+    throw err;
+  }));
   io.out(`Pachca sandbox: ${sandbox.origin}  (open it in a browser${config ? `; "Задания" runs the ${config.jobs.length} jobs of ${config.file}` : ''})`);
   io.out(`  API base URL: ${sandbox.baseUrl}   (export PACHCA_API_URL=${sandbox.baseUrl})`);
   io.out(`  messages as JSON: ${sandbox.origin}/__sandbox/messages`);

@@ -1,6 +1,6 @@
 import { DigestError, EXIT } from '../../errors.js';
 import type { JobConfig, LoadedConfig } from '../../config/types.js';
-import { latestSlot, parseCron } from '../../scheduler/index.js';
+import { dueSlots, parseCron } from '../../scheduler/index.js';
 import { runJob, type RunOutcome } from '../../pipeline/run.js';
 import { silentLogger } from '../../observability/logger.js';
 import { formatPlannedMessage } from '../format.js';
@@ -33,7 +33,14 @@ export function resolveSlot(job: JobConfig, flag: string | undefined, now: Date)
     }
     return d;
   }
-  return latestSlot(parseCron(job.schedule), job.timezone, now) ?? now;
+  // The due-slot rule's "latest slot": a one-shot run is the current slot, whatever the ledger says.
+  const plan = dueSlots(
+    { name: job.name, schedule: parseCron(job.schedule), timezone: job.timezone, catchUp: 'latest', startingDeadlineMs: Number.POSITIVE_INFINITY },
+    { lastRun: null, firstSeen: null, watchingSince: null },
+    now,
+    { maxCatchUp: 1, countLimit: 1 },
+  );
+  return plan.latest ?? now;
 }
 
 export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalOptions, io: Io): Promise<number> {
@@ -60,7 +67,7 @@ export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalO
 
   const delivery = await resolveDelivery(config, events, { sandbox: flags.sandbox ?? false });
   const store = await openStore(delivery.stateUrl, config);
-  const stopSignals = installSignalAbort();
+  const stopSignals = installSignalAbort(config.state.shutdownGraceMs);
   try {
     if (delivery.kind === 'sandbox') {
       io.err(
@@ -88,6 +95,7 @@ export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalO
 
 export function exitFor(outcome: RunOutcome): number {
   if (outcome.status === 'failed') return outcome.error?.code === 'E_CONFIG' ? EXIT.USAGE : EXIT.JOB_FAILED;
+  if (outcome.status === 'interrupted') return EXIT.JOB_FAILED;
   return EXIT.OK;
 }
 
@@ -117,6 +125,9 @@ export function printOutcome(outcome: RunOutcome, io: Io, _config: LoadedConfig,
     case 'in-progress':
       io.err(`${outcome.job} ${slot}: ${outcome.reason}; nothing to do (use --force to run it again, or --slot for another slot)`);
       break;
+    case 'interrupted':
+      io.err(`${outcome.job} ${slot}: interrupted — ${outcome.reason ?? 'stopped'}`);
+      break;
     case 'failed':
       io.err(outcome.error ? outcome.error.format() : `${outcome.job} failed`);
       for (const n of outcome.notes) io.err(`  note: ${n}`);
@@ -124,10 +135,20 @@ export function printOutcome(outcome: RunOutcome, io: Io, _config: LoadedConfig,
   }
 }
 
-/** SIGTERM/SIGINT cancel a one-shot run cleanly (the ledger records it as failed, retryable). */
-function installSignalAbort(): { signal: AbortSignal; dispose: () => void } {
+/**
+ * SIGTERM/SIGINT: the run gets `graceMs` to finish, then it is interrupted and its claim handed back (the ledger
+ * records `interrupted`, and the next run-job / daemon sends only what is missing).
+ */
+function installSignalAbort(graceMs: number): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
-  const onSignal = (sig: string) => controller.abort(new DigestError('E_ABORTED', `received ${sig}`));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const onSignal = (sig: string) => {
+    timer ??= setTimeout(
+      () => controller.abort(new DigestError('E_INTERRUPTED', `received ${sig}; the run did not finish within the shutdown grace of ${Math.round(graceMs / 1000)}s`)),
+      graceMs,
+    );
+    timer.unref?.();
+  };
   const term = () => onSignal('SIGTERM');
   const int = () => onSignal('SIGINT');
   process.once('SIGTERM', term);
@@ -135,6 +156,7 @@ function installSignalAbort(): { signal: AbortSignal; dispose: () => void } {
   return {
     signal: controller.signal,
     dispose: () => {
+      if (timer) clearTimeout(timer);
       process.off('SIGTERM', term);
       process.off('SIGINT', int);
     },

@@ -112,6 +112,7 @@ code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "
 .msg { display: flex; gap: 12px; padding: 8px 10px; border-radius: 10px; }
 .msg:hover { background: #fafafb; }
 .msg.fresh { animation: fresh 2.2s ease-out; }
+.msg.linked { box-shadow: inset 3px 0 0 var(--accent); }
 @keyframes fresh { from { background: var(--accent-soft); } to { background: transparent; } }
 .avatar { width: 38px; height: 38px; border-radius: 50%; flex: none; display: grid; place-items: center; color: #fff; font-weight: 600; font-size: 14px; overflow: hidden; position: relative; }
 .avatar img { width: 100%; height: 100%; object-fit: cover; position: absolute; inset: 0; }

@@ -1,8 +1,8 @@
 /**
  * The sandbox's web view: a page at `/` showing chats the way Pachca renders them, live, with
  * what the client did and (optionally) the configured jobs. Everything the page needs is served
- * here — HTML, CSS and JS are strings in this package, so nothing is fetched from outside and the
- * page works the same from src/ (vitest) and dist/ (after tsc).
+ * here (HTML and CSS are strings in this package, the script is bundled from client/ — see
+ * client-bundle.ts), so nothing is fetched from outside and the page works from src/ and dist/ alike.
  *
  * The page reads through a small JSON API of its own (`/__web/api/*`) that returns chats already
  * grouped the way they are shown (replies and thread messages under their parent), so the browser
@@ -13,30 +13,12 @@ import { SANDBOX_DEFAULTS } from '../defaults.js';
 import type { Reply, RequestContext, Route } from '../router.js';
 import type { RouteMount, Sandbox } from '../server.js';
 import type { StoredMessage } from '../store.js';
-import { CLIENT_JS } from './client.js';
+import { clientJs } from './client-bundle.js';
 import { FAVICON_SVG, PAGE_CSS, pageHtml } from './page.js';
+import type { WebJobInfo, WebJobRunResponse, WebJobRunResult, WebMessage, WebState, WebStatsResponse } from './types.js';
 
-/** One configured job as the Jobs view shows it. */
-export interface WebJobInfo {
-  name: string;
-  description?: string;
-  /** The cron expression as configured. */
-  schedule: string;
-  /** A human description of the schedule ("every day at 09:00"). */
-  scheduleText: string;
-  timezone: string;
-  enabled: boolean;
-  /** Next run times, ISO-8601. */
-  next: string[];
-}
+export type { WebJobInfo, WebJobRunResult, WebMessage } from './types.js';
 
-export interface WebJobRunResult {
-  status: string;
-  messageIds: number[];
-  error?: string;
-}
-
-/** What the CLI hands the page so it can list jobs and run one on demand. */
 export interface WebJobsProvider {
   list(): Promise<WebJobInfo[]>;
   runNow(name: string): Promise<WebJobRunResult>;
@@ -60,27 +42,6 @@ export const WEB_DEFAULTS = {
   /** Messages of one chat sent to the page (the newest ones; a benchmark chat can hold thousands). */
   maxMessagesPerChat: 500,
 } as const;
-
-/** A message as the page renders it. */
-export interface WebMessage {
-  id: number;
-  chat_id: number;
-  content: string;
-  /** UTF-8 bytes of `content`: the API's size limit counts bytes. */
-  bytes: number;
-  user_id: number;
-  created_at: string;
-  changed_at: string | null;
-  display_name: string | null;
-  display_avatar_url: string | null;
-  buttons: Array<Array<{ text: string; url?: string; data?: string }>> | null;
-  files: Array<{ name: string; size: number; file_type: string; url: string }>;
-  parent_message_id: number | null;
-  link_preview: boolean | null;
-  /** Replies (parent_message_id) to this message in the same chat, in order. */
-  replies: WebMessage[];
-  thread: { id: number; chat_id: number; messages: WebMessage[] } | null;
-}
 
 const SECURITY_HEADERS: Record<string, string> = {
   // Defence in depth: even if a renderer bug let markup through, no inline script or handler runs.
@@ -140,7 +101,7 @@ export function createWebRoutes(sandbox: Sandbox, options: WebOptions = {}): Rou
     return top;
   }
 
-  const state = (ctx: RequestContext) => {
+  const state = (ctx: RequestContext): WebState => {
     const raw = ctx.query.get('chat_id');
     const chatId = raw && /^\d+$/.test(raw) ? Number(raw) : null;
     const chats = store
@@ -161,7 +122,10 @@ export function createWebRoutes(sandbox: Sandbox, options: WebOptions = {}): Rou
       bot: u.bot,
       image_url: u.image_url,
     }));
-    const chat = chatId !== null ? store.chat(chatId) : undefined;
+    let chat = chatId !== null ? store.chat(chatId) : undefined;
+    // A thread's messages are shown under their parent: a link into a thread opens the parent's chat.
+    const thread = chat?.kind === 'thread' && chat.thread_id !== null ? store.thread(chat.thread_id) : undefined;
+    if (thread) chat = store.chat(thread.message_chat_id);
     return {
       baseUrl: sandbox.baseUrl,
       maxContentBytes: options.maxContentBytes ?? SANDBOX_DEFAULTS.maxContentBytes,
@@ -188,20 +152,24 @@ export function createWebRoutes(sandbox: Sandbox, options: WebOptions = {}): Rou
     }
   };
 
+  const page = () => asset('text/html; charset=utf-8', pageHtml({ title, baseUrl: sandbox.baseUrl, jobs: Boolean(jobs) }));
+
   const webRoutes: Route[] = [
-    { method: 'GET', path: '/app.js', handle: () => asset('text/javascript; charset=utf-8', CLIENT_JS) },
+    { method: 'GET', path: '/app.js', handle: async () => asset('text/javascript; charset=utf-8', await clientJs()) },
     { method: 'GET', path: '/app.css', handle: () => asset('text/css; charset=utf-8', PAGE_CSS) },
     { method: 'GET', path: '/favicon.svg', handle: () => asset('image/svg+xml', FAVICON_SVG) },
     { method: 'GET', path: '/api/state', handle: (ctx) => json(state(ctx)) },
     {
       method: 'GET',
       path: '/api/stats',
-      handle: () =>
-        json({
+      handle: () => {
+        const body: WebStatsResponse = {
           stats: sandbox.stats(),
           requests: sandbox.requests().slice(-WEB_DEFAULTS.recentRequests).reverse(),
           faults: sandbox.faults.list().map((f) => ({ id: f.id, kind: f.fault.kind, remaining: f.remaining })),
-        }),
+        };
+        return json(body);
+      },
     },
     {
       method: 'GET',
@@ -227,8 +195,11 @@ export function createWebRoutes(sandbox: Sandbox, options: WebOptions = {}): Rou
           return json({ data: { status: 'error', messageIds: [], messages: [], error: (e as Error)?.message ?? String(e) } }, 500);
         }
         // A thread message is shown under its parent, so the link opens the parent's chat.
-        const messages = result.messageIds.map((id) => ({ id, chat_id: store.message(id)?.root_chat_id ?? null }));
-        return json({ data: { ...result, messages } });
+        const data: WebJobRunResponse = {
+          ...result,
+          messages: result.messageIds.map((id) => ({ id, chat_id: store.message(id)?.root_chat_id ?? null })),
+        };
+        return json({ data });
       },
     },
   ];
@@ -238,11 +209,9 @@ export function createWebRoutes(sandbox: Sandbox, options: WebOptions = {}): Rou
     {
       prefix: '',
       routes: [
-        {
-          method: 'GET',
-          path: '/',
-          handle: () => asset('text/html; charset=utf-8', pageHtml({ title, baseUrl: sandbox.baseUrl, jobs: Boolean(jobs) })),
-        },
+        { method: 'GET', path: '/', handle: page },
+        // The message links the API returns (`url`) and the CLI prints: /chats/103#message-7.
+        { method: 'GET', path: '/chats/:id', handle: page },
         { method: 'GET', path: '/favicon.ico', handle: () => asset('image/svg+xml', FAVICON_SVG) },
       ],
     },

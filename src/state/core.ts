@@ -1,0 +1,419 @@
+/**
+ * The run ledger's algorithms, written once over a SqlDriver (driver.ts). sqlite.ts and postgres.ts only open a
+ * connection and adapt statements; every rule about claims, takeovers, retention and schema versions lives here.
+ * Features that need their own tables (event dedupe, monitors, replicas) add a migration to migrations.ts and
+ * methods that use `this.db` the same way.
+ */
+import { DigestError } from '../errors.js';
+import { toDate, toDateOrNull, type SqlDriver, type SqlExecutor } from './driver.js';
+import { LATEST_VERSION, MIGRATIONS, MIGRATIONS_TABLE, migrationsTableDdl } from './migrations.js';
+import { checkDate, closedError, newRunId, parseJson, sortDeliveries, stateError, toJson, unknownRunError } from './shared.js';
+import { interactionLedger, type InteractionLedger } from './interactions.js';
+import type { ClaimOptions, ClaimResult, DeliveredFile, DeliveryRecord, FinishOptions, RunRecord, RunStatus, StateStore } from './types.js';
+
+/** JSON columns are read as text so both dialects hand back the same thing (PostgreSQL would parse jsonb). */
+const RUN_COLUMNS =
+  'seq, id, job, slot, status, owner, lease_until, attempts, started_at, finished_at, reason, ' +
+  'CAST(error AS TEXT) AS error, CAST(metrics AS TEXT) AS metrics';
+
+interface RunRow {
+  seq: number | string;
+  id: string;
+  job: string;
+  slot: Date | number;
+  status: RunStatus;
+  owner: string;
+  lease_until: Date | number;
+  attempts: number;
+  started_at: Date | number;
+  finished_at: Date | number | null;
+  reason: string | null;
+  error: string | null;
+  metrics: string | null;
+}
+
+interface DeliveryRow {
+  run_seq: number | string;
+  key: string;
+  message_id: number | string;
+  chat_id: number | string | null;
+  url: string | null;
+  delivered_at: Date | number;
+  files: string | null;
+}
+
+export class LedgerStore implements StateStore {
+  private closed = false;
+  readonly interactions: InteractionLedger = interactionLedger({
+    run: (sql, params) =>
+      this.op('interactions', async () => {
+        const r = await this.db.query<Record<string, unknown>>(sql, params);
+        return { rows: r.rows, changes: r.rowCount };
+      }),
+  });
+
+  constructor(protected readonly db: SqlDriver) {}
+
+  get kind(): 'sqlite' | 'postgres' {
+    return this.db.dialect;
+  }
+
+  /** Every driver error becomes E_STATE naming the operation; a closed store refuses work. */
+  protected async op<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw closedError();
+    try {
+      return await fn();
+    } catch (e) {
+      throw stateError(name, this.db.where, e);
+    }
+  }
+
+  async migrate(): Promise<void> {
+    await this.op('migrate', () =>
+      this.db.exclusive(async (s) => {
+        await s.exec(migrationsTableDdl(this.db.dialect));
+        const applied = await appliedVersions(s);
+        const newest = Math.max(0, ...applied);
+        if (newest > LATEST_VERSION) throw newerSchemaError(this.db.where, newest);
+        for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
+          if (applied.has(m.version)) continue;
+          try {
+            await s.transaction(async (tx) => {
+              // Re-checked under the write lock: another process may have applied it while we waited.
+              if ((await appliedVersions(tx)).has(m.version)) return;
+              await tx.exec(m[this.db.dialect]);
+              await tx.query(`INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES ($1, $2, $3)`, [
+                m.version,
+                m.name,
+                new Date(),
+              ]);
+            });
+          } catch (e) {
+            throw new DigestError('E_STATE', `run ledger (${this.db.where}): migration ${m.version} (${m.name}) failed: ${(e as Error).message}`, {
+              cause: e,
+              hint: 'the database user needs CREATE rights on the database/schema; nothing of this migration was applied',
+            });
+          }
+        }
+      }),
+    );
+  }
+
+  async claim(job: string, slot: Date, options: ClaimOptions): Promise<ClaimResult> {
+    checkDate('slot', slot);
+    const nowMs = checkDate('now', options.now);
+    const lease = new Date(nowMs + options.leaseMs);
+    return this.op('claim', () =>
+      this.db.transaction(async (tx): Promise<ClaimResult> => {
+        if (!options.force) await refusePruned(tx, job, slot);
+        // PostgreSQL: a concurrent insert of the same (job, slot) makes this wait for the other transaction.
+        const inserted = await tx.query<{ seq: number | string }>(
+          `INSERT INTO digest_runs (id, job, slot, status, owner, lease_until, attempts, started_at)
+           VALUES ($1, $2, $3, 'running', $4, $5, 1, $6)
+           ON CONFLICT (job, slot) DO NOTHING RETURNING seq`,
+          [newRunId(), job, slot, options.owner, lease, options.now],
+        );
+        if (inserted.rows[0]) return { claimed: true, run: (await loadBySeq(tx, inserted.rows[0].seq))! };
+        // The decision below and the update are one atomic step for every other claimer (row lock / BEGIN IMMEDIATE).
+        const prev = (
+          await tx.query<{ seq: number | string; status: RunStatus }>(
+            `SELECT seq, status FROM digest_runs WHERE job = $1 AND slot = $2${this.db.lockRows}`,
+            [job, slot],
+          )
+        ).rows[0];
+        if (!prev) throw new Error('slot row vanished inside a transaction');
+        const taken = await tx.query(
+          `UPDATE digest_runs
+              SET id = $2, owner = $3, status = 'running', lease_until = $4, attempts = attempts + 1,
+                  started_at = $5, finished_at = NULL, reason = NULL, error = NULL, metrics = NULL
+            WHERE seq = $1
+              AND ((status = 'running' AND lease_until < $5)
+                OR status = 'interrupted'
+                OR ($6 = 1 AND status <> 'running')
+                OR ($7 = 1 AND status = 'failed'))`,
+          [prev.seq, newRunId(), options.owner, lease, options.now, options.force ? 1 : 0, options.retryFailed ? 1 : 0],
+        );
+        if (taken.rowCount === 1) {
+          // A forced re-run starts from scratch; a takeover or a retry keeps what was already delivered.
+          if (options.force && prev.status !== 'running') {
+            await tx.query('DELETE FROM digest_deliveries WHERE run_seq = $1', [prev.seq]);
+          }
+          return { claimed: true, run: (await loadBySeq(tx, prev.seq))! };
+        }
+        return { claimed: false, run: (await loadBySeq(tx, prev.seq))! };
+      }),
+    );
+  }
+
+  async renewLease(runId: string, owner: string, leaseUntil: Date): Promise<boolean> {
+    checkDate('leaseUntil', leaseUntil);
+    return this.op('renewLease', async () => {
+      const r = await this.db.query(`UPDATE digest_runs SET lease_until = $3 WHERE id = $1 AND owner = $2 AND status = 'running'`, [
+        runId,
+        owner,
+        leaseUntil,
+      ]);
+      return r.rowCount === 1;
+    });
+  }
+
+  async recordDelivery(runId: string, delivery: DeliveryRecord): Promise<void> {
+    checkDate('deliveredAt', delivery.deliveredAt);
+    const ok = await this.op('recordDelivery', async () => {
+      const r = await this.db.query(
+        `INSERT INTO digest_deliveries (run_seq, key, message_id, chat_id, url, delivered_at, files)
+         SELECT seq, $2, $3, $4, $5, $6, $7 FROM digest_runs WHERE id = $1
+         ON CONFLICT (run_seq, key) DO NOTHING`,
+        [runId, delivery.key, delivery.messageId, delivery.chatId, delivery.url, delivery.deliveredAt, delivery.files?.length ? toJson(delivery.files) : null],
+      );
+      if (r.rowCount === 1) return true;
+      return (await this.db.query('SELECT 1 AS one FROM digest_runs WHERE id = $1', [runId])).rows.length === 1;
+    });
+    if (!ok) throw unknownRunError('record a delivery', runId);
+  }
+
+  async finish(runId: string, options: FinishOptions): Promise<void> {
+    checkDate('now', options.now);
+    const ok = await this.op('finish', () =>
+      this.db.transaction(async (tx) => {
+        const r = await tx.query(
+          `UPDATE digest_runs SET status = $2, finished_at = $3, reason = $4, error = $5, metrics = $6
+            WHERE id = $1 AND status = 'running'`,
+          [runId, options.status, options.now, options.reason ?? null, toJson(options.error), toJson(options.metrics)],
+        );
+        if (r.rowCount === 1) {
+          // Only the newest success's metrics are ever read (`previous`); older snapshots would grow the ledger
+          // by the size of the data on every run.
+          if (options.status === 'succeeded' && options.metrics !== undefined && options.metrics !== null) {
+            await tx.query(
+              `UPDATE digest_runs SET metrics = NULL
+                WHERE job = (SELECT job FROM digest_runs WHERE id = $1) AND metrics IS NOT NULL
+                  AND slot < (SELECT max(slot) FROM digest_runs
+                               WHERE job = (SELECT job FROM digest_runs WHERE id = $1) AND status = 'succeeded')`,
+              [runId],
+            );
+          }
+          return true;
+        }
+        // Finishing twice with the same outcome (a retried call) is harmless.
+        const row = (await tx.query<{ status: RunStatus }>('SELECT status FROM digest_runs WHERE id = $1', [runId])).rows[0];
+        return row?.status === options.status;
+      }),
+    );
+    if (!ok) throw unknownRunError('finish', runId);
+  }
+
+  async getRun(job: string, slot: Date): Promise<RunRecord | null> {
+    checkDate('slot', slot);
+    return this.op('getRun', () => one(this.db, `SELECT ${RUN_COLUMNS} FROM digest_runs WHERE job = $1 AND slot = $2`, [job, slot]));
+  }
+
+  async lastSuccess(job: string, before?: Date): Promise<RunRecord | null> {
+    if (before !== undefined) checkDate('before', before);
+    return this.op('lastSuccess', () =>
+      before === undefined
+        ? one(this.db, `SELECT ${RUN_COLUMNS} FROM digest_runs WHERE job = $1 AND status = 'succeeded' ORDER BY slot DESC LIMIT 1`, [job])
+        : one(
+            this.db,
+            `SELECT ${RUN_COLUMNS} FROM digest_runs WHERE job = $1 AND status = 'succeeded' AND slot < $2 ORDER BY slot DESC LIMIT 1`,
+            [job, before],
+          ),
+    );
+  }
+
+  async lastRun(job: string): Promise<RunRecord | null> {
+    return this.op('lastRun', () => one(this.db, `SELECT ${RUN_COLUMNS} FROM digest_runs WHERE job = $1 ORDER BY slot DESC LIMIT 1`, [job]));
+  }
+
+  async history(options: { job?: string; limit: number }): Promise<RunRecord[]> {
+    const limit = Math.max(0, Math.floor(options.limit));
+    return this.op('history', async () => {
+      const r =
+        options.job === undefined
+          ? await this.db.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM digest_runs ORDER BY slot DESC, seq DESC LIMIT $1`, [limit])
+          : await this.db.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM digest_runs WHERE job = $1 ORDER BY slot DESC, seq DESC LIMIT $2`, [
+              options.job,
+              limit,
+            ]);
+      return withDeliveries(this.db, r.rows);
+    });
+  }
+
+  async consecutiveFailures(job: string): Promise<number> {
+    return this.op('consecutiveFailures', async () => {
+      const r = await this.db.query<{ n: number | string }>(
+        `SELECT CAST(count(*) AS INTEGER) AS n FROM digest_runs f
+          WHERE f.job = $1 AND f.status = 'failed'
+            AND NOT EXISTS (SELECT 1 FROM digest_runs s WHERE s.job = $1 AND s.status = 'succeeded' AND s.slot > f.slot)`,
+        [job],
+      );
+      return Number(r.rows[0]!.n);
+    });
+  }
+
+  async getFlag(key: string): Promise<string | null> {
+    return this.op('getFlag', async () => {
+      const r = await this.db.query<{ value: string }>('SELECT value FROM digest_flags WHERE key = $1', [key]);
+      return r.rows[0]?.value ?? null;
+    });
+  }
+
+  async setFlag(key: string, value: string | null): Promise<void> {
+    await this.op('setFlag', async () => {
+      if (value === null) await this.db.query('DELETE FROM digest_flags WHERE key = $1', [key]);
+      else
+        await this.db.query(
+          `INSERT INTO digest_flags (key, value, updated_at) VALUES ($1, $2, $3)
+           ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+          [key, value, new Date()],
+        );
+    });
+  }
+
+  async prune(options: { keepRuns: number; olderThan: Date }): Promise<number> {
+    checkDate('olderThan', options.olderThan);
+    const keep = Math.max(1, Math.floor(options.keepRuns));
+    return this.op('prune', () =>
+      this.db.transaction(async (tx) => {
+        const gone = await tx.query<{ job: string; slot: Date | number }>(PRUNE, [keep, options.olderThan]);
+        const upTo = new Map<string, number>();
+        for (const r of gone.rows) upTo.set(r.job, Math.max(upTo.get(r.job) ?? -Infinity, toDate(r.slot).getTime()));
+        for (const [job, slotMs] of upTo) {
+          const before = await prunedUpTo(tx, job);
+          if (before !== null && before >= slotMs) continue;
+          await tx.query(
+            `INSERT INTO digest_flags (key, value, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+            [PRUNED_KEY + job, String(slotMs), new Date()],
+          );
+        }
+        return gone.rows.length;
+      }),
+    );
+  }
+
+  async ping(): Promise<void> {
+    await this.op('ping', () => this.db.query('SELECT 1 AS one'));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.db.close();
+  }
+}
+
+/**
+ * Retention. Per job, a finished run goes when it is beyond the newest `keep` or was RECORDED (finished, else
+ * started) before `olderThan` — by when it happened, not by its slot, so a backfilled old slot is not deleted the
+ * moment it succeeds (and then posted again). Never deleted: running runs, the job's newest run (catch-up starts
+ * from it) and its newest success (the next run's `previous`). Deliveries go with their run (FK cascade).
+ */
+const PRUNE = `
+  DELETE FROM digest_runs WHERE seq IN (
+    SELECT seq FROM (
+      SELECT seq, status, slot, coalesce(finished_at, started_at) AS recorded,
+             row_number() OVER (PARTITION BY job ORDER BY slot DESC) AS rn,
+             max(CASE WHEN status = 'succeeded' THEN slot END) OVER (PARTITION BY job) AS last_ok
+        FROM digest_runs
+    ) ranked
+    WHERE status <> 'running'
+      AND rn > 1
+      AND NOT (status = 'succeeded' AND slot = last_ok)
+      AND (rn > $1 OR recorded < $2)
+  ) RETURNING job, slot`;
+
+/**
+ * Per job, the newest slot retention ever deleted. A slot at or before it with no record may have run already:
+ * claiming it again could post it twice, so only `force` does.
+ */
+const PRUNED_KEY = 'ledger:pruned-up-to:';
+
+async function prunedUpTo(q: SqlExecutor, job: string): Promise<number | null> {
+  const r = await q.query<{ value: string }>('SELECT value FROM digest_flags WHERE key = $1', [PRUNED_KEY + job]);
+  return r.rows[0] ? Number(r.rows[0].value) : null;
+}
+
+async function refusePruned(q: SqlExecutor, job: string, slot: Date): Promise<void> {
+  const upTo = await prunedUpTo(q, job);
+  if (upTo === null || slot.getTime() > upTo) return;
+  const known = await q.query('SELECT 1 AS one FROM digest_runs WHERE job = $1 AND slot = $2', [job, slot]);
+  if (known.rows.length > 0) return;
+  throw new DigestError(
+    'E_STATE',
+    `slot ${slot.toISOString()} of "${job}" is at or before ${new Date(upTo).toISOString()}, where retention already removed runs from the ledger: it may have run, and running it again could post it twice`,
+    { hint: 'pass --force to run it anyway, or raise state.retention (runs / days) so the ledger remembers longer' },
+  );
+}
+
+async function appliedVersions(q: SqlExecutor): Promise<Set<number>> {
+  const r = await q.query<{ version: number | string }>(`SELECT version FROM ${MIGRATIONS_TABLE}`);
+  return new Set(r.rows.map((row) => Number(row.version)));
+}
+
+function newerSchemaError(where: string, found: number): DigestError {
+  return new DigestError(
+    'E_STATE',
+    `run ledger (${where}) has schema version ${found}, newer than this release supports (version ${LATEST_VERSION})`,
+    {
+      hint:
+        'a later release of pachca-digest migrated this ledger; run that release (or newer) against it. ' +
+        'Using it with this one could lose or repeat digests, so nothing was run.',
+    },
+  );
+}
+
+async function one(q: SqlExecutor, sql: string, params: unknown[]): Promise<RunRecord | null> {
+  const r = await q.query<RunRow>(sql, params);
+  return r.rows[0] ? (await withDeliveries(q, r.rows))[0]! : null;
+}
+
+function loadBySeq(q: SqlExecutor, seq: number | string): Promise<RunRecord | null> {
+  return one(q, `SELECT ${RUN_COLUMNS} FROM digest_runs WHERE seq = $1`, [seq]);
+}
+
+async function withDeliveries(q: SqlExecutor, rows: RunRow[]): Promise<RunRecord[]> {
+  const bySeq = new Map<string, DeliveryRecord[]>();
+  // Chunked: one IN list per 500 runs keeps every statement within both databases' parameter limits.
+  for (let i = 0; i < rows.length; i += 500) {
+    const chunk = rows.slice(i, i + 500);
+    const list = chunk.map((_, j) => `$${j + 1}`).join(', ');
+    const r = await q.query<DeliveryRow>(
+      `SELECT run_seq, key, message_id, chat_id, url, delivered_at, CAST(files AS TEXT) AS files FROM digest_deliveries WHERE run_seq IN (${list})`,
+      chunk.map((row) => row.seq),
+    );
+    for (const d of r.rows) {
+      const k = String(d.run_seq);
+      let found = bySeq.get(k);
+      if (!found) bySeq.set(k, (found = []));
+      const files = d.files ? (parseJson(d.files) as DeliveredFile[] | null) : null;
+      found.push({
+        key: d.key,
+        messageId: Number(d.message_id),
+        chatId: d.chat_id === null ? null : Number(d.chat_id),
+        url: d.url,
+        deliveredAt: toDate(d.delivered_at),
+        ...(files && files.length > 0 ? { files } : {}),
+      });
+    }
+  }
+  return rows.map((row) => toRecord(row, sortDeliveries(bySeq.get(String(row.seq)) ?? [])));
+}
+
+function toRecord(r: RunRow, deliveries: DeliveryRecord[]): RunRecord {
+  return {
+    id: r.id,
+    job: r.job,
+    slot: toDate(r.slot),
+    status: r.status,
+    owner: r.owner,
+    leaseUntil: toDate(r.lease_until),
+    attempts: Number(r.attempts),
+    startedAt: toDate(r.started_at),
+    finishedAt: toDateOrNull(r.finished_at),
+    reason: r.reason,
+    error: parseJson(r.error) as RunRecord['error'],
+    metrics: parseJson(r.metrics),
+    deliveries,
+  };
+}
