@@ -80,7 +80,8 @@ export async function runMonitor(d: MonitorRunDeps): Promise<MonitorRunResult> {
   const active = await evaluateCondition(job.when!, d.context, job.name);
   const prev = store ? await withAcknowledgement(store, await loadMonitorState(store, job.name), d) : null;
   const nowMs = d.now.getTime();
-  const step = stepMonitor(prev, active, nowMs, { forMs: m.forMs, repeatMs: m.repeatMs });
+  // A preview (render, --dry-run) has no history: show the alert as it would look once `for:` held.
+  const step = stepMonitor(prev, active, nowMs, { forMs: d.dryRun ? 0 : m.forMs, repeatMs: m.repeatMs });
   let state = step.state;
   const result: MonitorRunResult = { messages: [], delivered: [], actions: step.actions.map((a) => a.kind) };
   if (step.actions.length === 0) {

@@ -14,6 +14,7 @@ import { RateLimiter, resolveRateLimits, type SandboxRateLimits } from './rate-l
 import { compileRoutes, matchRoute, type Reply, type RequestContext, type Route, type RouteTable } from './router.js';
 import { SandboxStore, type SeedChat, type SeedUser } from './store.js';
 import { createWebRoutes, type WebOptions } from './web/index.js';
+import { SandboxLinkPreviews, linkPreviewRoutes } from './link-previews.js';
 import { FILES_BASE_PATH, SandboxUploads, STORAGE_BASE_PATH, fileRoutes, storageRoutes, uploadApiRoutes } from './uploads.js';
 
 export interface RouteMount {
@@ -86,6 +87,8 @@ export interface Sandbox {
   store: SandboxStore;
   /** Files uploaded through POST /uploads and the direct URL. */
   uploads: SandboxUploads;
+  /** Previews added through POST /messages/{id}/link_previews. */
+  linkPreviews: SandboxLinkPreviews;
   faults: {
     add(fault: Fault): { id: number };
     remove(id: number): boolean;
@@ -113,6 +116,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     extraMemberIds: [...new Set(tokenUsers?.values() ?? [])],
   });
   const uploads = new SandboxUploads({ now, ...options.uploads });
+  const linkPreviews = new SandboxLinkPreviews();
   const ensureTokenUsers = () => {
     for (const id of new Set(tokenUsers?.values() ?? [])) {
       if (!store.user(id)) store.addUser({ id, first_name: 'Бот', last_name: String(id), nickname: `bot_${id}`, bot: true });
@@ -155,6 +159,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const reset = () => {
     store.reset();
     uploads.reset();
+    linkPreviews.reset();
     ensureTokenUsers();
     faults.clear();
     limiter?.reset();
@@ -302,6 +307,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     port: 0,
     store,
     uploads,
+    linkPreviews,
     faults: {
       add: (f) => faults.add(f),
       remove: (id) => faults.remove(id),
@@ -343,7 +349,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   ];
   tables = [
     ...mergeMounts(mounts).map((m) => compileRoutes(m.prefix, false, m.routes)),
-    compileRoutes(API_BASE_PATH, true, [...apiRoutes({ store, maxContentBytes, uploads }), ...uploadApiRoutes(uploads, () => sandbox.origin)]),
+    compileRoutes(API_BASE_PATH, true, [...apiRoutes({ store, maxContentBytes, uploads }), ...uploadApiRoutes(uploads, () => sandbox.origin), ...linkPreviewRoutes(store, linkPreviews)]),
     // An API-like table (request log, faults) without a token: what the direct upload URL is.
     compileRoutes(STORAGE_BASE_PATH, true, storageRoutes(uploads)),
     compileRoutes(FILES_BASE_PATH, false, fileRoutes(uploads)),
