@@ -41,6 +41,10 @@ export interface DigestEvents {
   'pachca:limiter-wait': { bucket: string; waitedMs: number; class?: PachcaRequestClass };
   'pachca:breaker': { state: 'open' | 'closed' };
   'pachca:deduplicated': { chatId: number; messageId: number };
+  /** A monitor's alert changed: posted, edited with fresh numbers, reminded in its thread, resolved. */
+  'monitor:transition': { job: string; action: 'post' | 'edit' | 'remind' | 'resolve'; messageId: number | null; phase: string };
+  /** A link preview was sent (or failed, with the reason) for one shared URL. */
+  'unfurl:preview': { messageId: number; url: string; job: string; ok: boolean; reason?: string };
   'scheduler:tick': { at: Date };
   'scheduler:next': { job: string; at: Date | null };
   'config:reloaded': { file: string; jobs: number };

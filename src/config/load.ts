@@ -43,6 +43,7 @@ import type {
   EventSettings,
   TargetButton,
 } from './types.js';
+import { compileConditions, compileUnfurl, type ConditionHelpers } from './conditions.js';
 import { isActionButton } from './types.js';
 import type { RawActionButton } from './schema-events.js';
 import { MAX_BUTTON_DATA, worstCaseButtonDataLength } from '../interactions/payload.js';
@@ -186,6 +187,7 @@ class Loader {
     }
 
     if (!cfg || this.problems.length) this.fail();
+    const unfurl = compileUnfurl(cfg.unfurl, jobs, skipped, this.helpers());
     const pachca = this.pachca(cfg);
     const state = this.state(cfg);
     const events = this.events(cfg, jobs);
@@ -199,6 +201,7 @@ class Loader {
       pachca,
       state,
       jobs,
+      unfurl,
       warnings: this.warnings,
     };
     if (skipped.length) loaded.skippedJobs = skipped;
@@ -387,7 +390,8 @@ class Loader {
     const targets = this.targets(job, p, defaults);
     const alerts = job.alerts ? this.alerts(job.alerts, [...p, 'alerts']) : undefined;
     const attachments = this.attachments(job.attachments, [...p, 'attachments'], job.for_each !== undefined);
-    if (!sources || !template || !targets || !attachments) return undefined;
+    const conditions = await compileConditions(job, p, this.helpers());
+    if (!sources || !template || !targets || !attachments || !conditions) return undefined;
 
     const out: JobConfig = {
       name: job.name,
@@ -412,6 +416,7 @@ class Loader {
       },
       delivery: job.delivery,
       splitToThread: job.split_to_thread,
+      ...conditions,
       position: this.position(p),
     };
     if (job.description !== undefined) out.description = job.description;
@@ -421,6 +426,14 @@ class Loader {
     if (alerts) out.alerts = alerts;
     if (job.heartbeat_url) out.heartbeatUrl = job.heartbeat_url;
     return out;
+  }
+
+  private helpers(): ConditionHelpers {
+    return {
+      position: (path) => this.position(path),
+      problem: (path, message, hint) => this.problem(path, message, hint),
+      template: (rel, path) => this.template(rel, path),
+    };
   }
 
   private attachments(list: RawAttachment[] | undefined, path: PathSegment[], hasForEach: boolean, offset = 0) {

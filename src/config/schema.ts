@@ -27,6 +27,7 @@ export const PERIODS = ['slot', 'previous_day', 'previous_week', 'previous_month
 export const DELIVERY = ['new', 'update'] as const;
 export const ON_EMPTY = ['skip', 'send'] as const;
 export const ALERT_ON = ['failure', 'recovery'] as const;
+export const NOTIFY = ['always', 'when_true', 'on_change'] as const;
 
 /** Keys every source entry accepts besides its own options. */
 export const SOURCE_COMMON_KEYS = ['type', 'optional', 'timeout', 'retries'] as const;
@@ -350,8 +351,69 @@ export function jobSchema(source: z.ZodType) {
       attachments: attachmentsSchema(),
       alerts: alertsSchema().optional().describe('Alerts for this job (replaces the top-level alerts)'),
       heartbeat_url: httpUrl().optional().describe('URL requested (GET) after each successful run (replaces the top-level heartbeat_url)'),
+      ...conditionShape(),
     })
     .describe('A scheduled digest');
+}
+
+/** `when:`, `notify:`, `change_key:` and `monitor:` (src/monitor/). */
+function conditionShape() {
+  return {
+    when: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('JSONata expression over the render context that gives true or false, e.g. `metrics.error_rate > 0.05 or metrics.queue > 100`; see `notify` and `monitor`'),
+    notify: z
+      .enum(NOTIFY)
+      .optional()
+      .describe('When a run posts: `always`; `when_true` (the default when `when` is set) while `when` is true; `on_change` when `when` (and/or `change_key`) differs from the last run\'s'),
+    change_key: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('JSONata expression whose value `notify: on_change` compares with the last run\'s, e.g. `metrics.services[status="down"].name`'),
+    monitor: monitorSchema().optional(),
+  };
+}
+
+function monitorSchema() {
+  const settings = z
+    .strictObject({
+      for: duration().optional().describe('The condition must hold this long before the alert fires (like Prometheus\' `for`); default 0'),
+      repeat: duration().optional().describe('While firing and not acknowledged, remind in the alert\'s thread this often, e.g. "4h"'),
+      resolved_template: z.string().min(1).optional().describe('Template of the resolved alert (default: «✅ Решено в 10:42, длилось 37 мин»); `monitor.resolved_at`, `monitor.duration_minutes` are available'),
+      mentions: z
+        .array(z.string().regex(/^@?[A-Za-z0-9_.-]+$/, { error: 'expected a nickname such as @oncall' }))
+        .optional()
+        .describe('Nicknames mentioned when the alert fires (from the config, never from data), e.g. ["@oncall"]'),
+    })
+    .describe('Monitor settings');
+  return z
+    .union([z.literal(true), settings], { error: 'expected `true` or monitor settings { for, repeat, resolved_template, mentions }' })
+    .describe('Makes the job a monitor (needs `when`): one alert message while `when` is true, edited with fresh numbers, resolved in place when it becomes false');
+}
+
+function unfurlSchema() {
+  return z
+    .array(
+      z
+        .strictObject({
+          pattern: z
+            .string()
+            .regex(/^https?:\/\/[^/\s?#]+/, { error: 'expected an http(s) URL pattern such as https://bi.example.ru/sales/daily?date=:date' })
+            .describe('URL with `:name` parameters in the path or query, e.g. `https://bi.example.ru/sales/daily?date=:date`'),
+          job: z.string().regex(JOB_NAME_PATTERN).describe('Job rendered for the preview (without posting)'),
+          slot: z
+            .string()
+            .min(1)
+            .optional()
+            .describe('The slot to render: a parameter (`:date`) or a date/time; a date means the latest slot on that day. Default: the latest slot'),
+        })
+        .describe('A link unfurl rule'),
+    )
+    .optional()
+    .describe('Link previews: when someone shares a matching link, the job is rendered and its numbers are shown as a preview card (Unfurl bots; `link_shared` events)');
 }
 
 /**
@@ -370,6 +432,7 @@ export function configSchema(job: z.ZodType) {
       heartbeat_url: httpUrl().optional().describe('URL requested (GET) after each successful run, for dead-man\'s-switch monitoring'),
       events: eventsSchema().optional(),
       jobs: z.array(job).min(1, { error: 'at least one job is required' }).describe('The jobs'),
+      unfurl: unfurlSchema(),
     })
     .describe('pachca-digest configuration (jobs.config.yaml)');
 }
@@ -378,5 +441,6 @@ export type RawConfig = z.output<ReturnType<typeof configSchema>>;
 export type RawJob = z.output<ReturnType<typeof jobSchema>>;
 export type RawTarget = z.output<ReturnType<typeof targetSchema>>;
 export type RawDefaults = z.output<ReturnType<typeof defaultsSchema>>;
+export type RawUnfurl = NonNullable<z.output<ReturnType<typeof unfurlSchema>>>;
 export type RawAlerts = z.output<ReturnType<typeof alertsSchema>>;
 export type RawSourceCommon = z.output<ReturnType<typeof looseSourceSchema>>;

@@ -6,6 +6,8 @@ import type { CompiledTemplate } from '../render/types.js';
 import type { AttachmentSpec } from '../attachments/types.js';
 import type { SourceDefinition } from '../sources/define.js';
 import type { RateLimitSettings, RetrySettings, TimeoutSettings } from '../pachca/defaults.js';
+import type { Expression } from '../monitor/condition.js';
+import type { NotifyPolicy } from '../monitor/notify.js';
 
 export type CatchUpPolicy = 'latest' | 'all' | 'none';
 export type ConcurrencyPolicy = 'forbid' | 'allow' | 'replace';
@@ -118,6 +120,31 @@ export interface JobConfig {
   attachments?: AttachmentSpec[];
   alerts?: AlertSettings;
   heartbeatUrl?: string;
+  /** `when:` (JSONata, compiled at load). */
+  when?: Expression;
+  changeKey?: Expression;
+  /** Undefined: `always`. */
+  notify?: NotifyPolicy;
+  monitor?: MonitorConfig;
+  position: SourcePosition;
+}
+
+export interface MonitorConfig {
+  forMs: number;
+  repeatMs: number | null;
+  resolvedTemplate?: CompiledTemplate;
+  /** Nicknames with the leading @, from the config only. */
+  mentions: string[];
+}
+
+/** `unfurl:` — a shared link matching `pattern` is previewed with `job`'s rendering. */
+export interface UnfurlRule {
+  pattern: string;
+  /** Lower-case host the pattern is on. */
+  domain: string;
+  job: string;
+  /** `:name` or a literal date/time; undefined: the latest slot. */
+  slot?: string;
   position: SourcePosition;
 }
 
@@ -154,6 +181,7 @@ export interface LoadedConfig {
   /** How button clicks arrive; absent when the config has no `events:` section. */
   events?: EventSettings;
   jobs: JobConfig[];
+  unfurl?: UnfurlRule[];
   /** Interpolated values of secret-looking variables (TOKEN, PASSWORD, …) and the token: never print them. */
   secrets?: string[];
   /** Jobs not loaded because the command asked for one job only (names, for hints). */

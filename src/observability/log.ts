@@ -259,6 +259,9 @@ const HANDLERS: Handlers = {
   'interaction:event': (p, log) => log.debug({ type: p.type, via: p.via, outcome: p.outcome }, 'event taken in'),
   'pachca:deduplicated': (p, log) =>
     log.info({ chatId: p.chatId, messageId: p.messageId }, 'message already posted: not sending it again'),
+  'monitor:transition': (p, log) => log.info({ job: p.job, action: p.action, messageId: p.messageId, phase: p.phase }, `monitor alert: ${p.action}`),
+  'unfurl:preview': (p, log) =>
+    (p.ok ? log.info.bind(log) : log.warn.bind(log))({ messageId: p.messageId, url: p.url, job: p.job, ...(p.reason ? { reason: p.reason } : {}) }, p.ok ? 'link preview sent' : 'link preview skipped'),
   'scheduler:tick': (p, log) => log.debug({ at: iso(p.at) }, 'scheduler tick'),
   'scheduler:next': (p, log) => log.debug({ job: p.job, next: iso(p.at) }, p.at ? 'next run scheduled' : 'no next run'),
   'config:reloaded': (p, log) => log.info({ file: p.file, jobs: p.jobs }, 'configuration reloaded'),

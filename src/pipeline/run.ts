@@ -21,6 +21,7 @@ import { baseContext, planMessages, planSize, streamMessages, streamPlan, type P
 import { DeliveryBatcher, ProgressReporter, unsubscribedUsers } from './fanout.js';
 import { renderAttachments } from '../attachments/index.js';
 import type { MessageFile } from '../pachca/types.js';
+import { notifyGate, runMonitor } from './monitor.js';
 
 export type RunStatus = 'succeeded' | 'failed' | 'skipped' | 'interrupted' | 'already-done' | 'in-progress';
 
@@ -189,6 +190,22 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
     if (job.skipIf && job.onEmpty === 'skip' && isEmptyValue(skipIfValue(job, context))) {
       return await finishSkipped(`skip_if: ${job.skipIf} is empty`);
     }
+    // A monitor observes once per slot; the slot (not the wall clock) times `for:`, `repeat:` and
+    // «длилось», so a late or re-run slot gives the same answer.
+    if (job.monitor) {
+      const mon = await runMonitor({ job, context, store, run, client: deps.client, events: deps.events, now: slot, signal: controller.signal, dryRun: req.dryRun ?? false });
+      outcome.messages = mon.messages;
+      outcome.delivered.push(...mon.delivered);
+      if (mon.skipped) return await finishSkipped(mon.skipped);
+      outcome.reason = req.dryRun ? `dry run: the monitor would ${mon.actions.join(', ')}` : `monitor: ${mon.actions.join(', ')}`;
+      if (store && run) await store.finish(run.id, { status: 'succeeded', now: clock(), metrics, reason: outcome.reason });
+      return finalize();
+    }
+    const gate = await notifyGate(job, context, store);
+    if (!gate.post) {
+      if (!req.dryRun) await gate.commit();
+      return await finishSkipped(gate.reason ?? 'notify: nothing to post');
+    }
     // Without attachments, delivery renders as it posts: a fan-out to thousands holds only the
     // messages in flight. With attachments every file is rendered before the first post (bad data
     // fails the run whole), so that plan is built up front.
@@ -216,6 +233,7 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
       const sent = await deliver(deps, job, planned, total, run, store, outcome, controller.signal, previousRun, req.force ?? false);
       if (sent === 0) return await finishSkipped(counts.empty > 0 ? 'the template rendered empty text' : 'every recipient is unsubscribed');
     }
+    await gate.commit();
     // Notes (an optional source left out, rows cut at max_rows) stay visible in `history`.
     const notes = outcome.notes.length > 0 ? { reason: outcome.notes.join('; ') } : {};
     if (store && run) {

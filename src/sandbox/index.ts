@@ -7,6 +7,7 @@ export type { Sandbox, SandboxOptions, SandboxStats, RequestLogEntry, RouteMount
 export { SandboxBot, BOT_DEFAULTS, type WebhookEvent, type DeliveryAttempt } from './bot.js';
 export { SandboxStore, apiMessage, apiChat, messageUrl } from './store.js';
 export { SandboxUploads, UPLOAD_DEFAULTS, STORAGE_BASE_PATH, FILES_BASE_PATH, type StoredUpload } from './uploads.js';
+export { SandboxLinkPreviews, linksOf, type StoredLinkPreview } from './link-previews.js';
 export type {
   SeedChat,
   SeedUser,

@@ -15,6 +15,7 @@ import { RateLimiter, resolveRateLimits, type SandboxRateLimits } from './rate-l
 import { compileRoutes, matchRoute, type Reply, type RequestContext, type Route, type RouteTable } from './router.js';
 import { SandboxStore, type SeedChat, type SeedUser } from './store.js';
 import { createWebRoutes, type WebOptions } from './web/index.js';
+import { SandboxLinkPreviews, linkPreviewRoutes } from './link-previews.js';
 import { FILES_BASE_PATH, SandboxUploads, STORAGE_BASE_PATH, fileRoutes, storageRoutes, uploadApiRoutes } from './uploads.js';
 
 export interface RouteMount {
@@ -89,6 +90,8 @@ export interface Sandbox {
   store: SandboxStore;
   /** Files uploaded through POST /uploads and the direct URL. */
   uploads: SandboxUploads;
+  /** Previews added through POST /messages/{id}/link_previews. */
+  linkPreviews: SandboxLinkPreviews;
   faults: {
     add(fault: Fault): { id: number };
     remove(id: number): boolean;
@@ -118,6 +121,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     extraMemberIds: [...new Set(tokenUsers?.values() ?? [])],
   });
   const uploads = new SandboxUploads({ now, ...options.uploads });
+  const linkPreviews = new SandboxLinkPreviews();
   const ensureTokenUsers = () => {
     for (const id of new Set(tokenUsers?.values() ?? [])) {
       if (!store.user(id)) store.addUser({ id, first_name: 'Бот', last_name: String(id), nickname: `bot_${id}`, bot: true });
@@ -162,6 +166,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     store.reset();
     bot.reset();
     uploads.reset();
+    linkPreviews.reset();
     ensureTokenUsers();
     faults.clear();
     limiter?.reset();
@@ -309,6 +314,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     port: 0,
     store,
     uploads,
+    linkPreviews,
     faults: {
       add: (f) => faults.add(f),
       remove: (id) => faults.remove(id),
@@ -356,6 +362,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       ...apiRoutes({ store, maxContentBytes, uploads }),
       ...uploadApiRoutes(uploads, () => sandbox.origin),
       ...bot.apiRoutes(),
+      ...linkPreviewRoutes(store, linkPreviews),
     ]),
     // An API-like table (request log, faults) without a token: what the direct upload URL is.
     compileRoutes(STORAGE_BASE_PATH, true, storageRoutes(uploads)),

@@ -7,5 +7,6 @@ export type { PluginApi } from './resolve.js';
 export { describeSourceOptions, sourceOptionsJsonSchema } from './describe.js';
 export type { SourceOptionInfo } from './describe.js';
 export { parseCsv } from './csv.js';
+export { compileJsonata } from './builtin/http.js';
 export { collectSources, toPlain, SOURCE_DEFAULTS } from './collect.js';
 export type { BaseSourceContext, CollectOptions, CollectResult } from './collect.js';

@@ -197,6 +197,8 @@ describe('attachLogging', () => {
       'pachca:limiter-wait': { bucket: 'b', waitedMs: 250 },
       'pachca:breaker': { state: 'closed' },
       'pachca:deduplicated': { chatId: 1, messageId: 2 },
+      'monitor:transition': { job: 'j', action: 'post', messageId: 3, phase: 'firing' },
+      'unfurl:preview': { messageId: 3, url: 'https://bi.example.ru/x', job: 'j', ok: false, reason: 'render failed' },
       'scheduler:tick': { at: slot },
       'scheduler:next': { job: 'j', at: slot },
       'config:reloaded': { file: 'f', jobs: 2 },
