@@ -78,3 +78,29 @@ describe('command source', () => {
     expect(alive(grandchild)).toBe(false);
   });
 });
+
+describe('command source: a child left holding stdout', () => {
+  it('resolves on the program exit and kills the child it left behind', async () => {
+    const pidFile = join(dir, 'orphan.pid');
+    // The program prints its JSON and exits; its `sleep 60` keeps the same stdout open.
+    const script = join(dir, 'orphan.sh');
+    writeFileSync(script, `#!/bin/sh\nsleep 60 &\necho $! > ${pidFile}\necho '{"deploys": 4}'\n`);
+    chmodSync(script, 0o755);
+    const started = Date.now();
+    expect(await run(commandSource, { argv: [script] })).toEqual({ deploys: 4 });
+    // Without resolving on exit this would wait for the sleep (60 s); generous for a loaded machine.
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const orphan = Number(readFileSync(pidFile, 'utf8'));
+    for (let i = 0; i < 100 && alive(orphan); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(alive(orphan)).toBe(false);
+  }, 30_000);
+
+  it('keeps everything the program wrote before it exited', async () => {
+    const script = join(dir, 'big-orphan.sh');
+    // 300 KB of JSON (more than a pipe buffer) written, then exit, with a child holding stdout.
+    writeFileSync(script, `#!/bin/sh\nsleep 60 &\n${node} -e 'process.stdout.write(JSON.stringify({ rows: Array.from({ length: 30000 }, (_, i) => i) }))'\n`);
+    chmodSync(script, 0o755);
+    const out = await run(commandSource, { argv: [script] });
+    expect(out.rows).toHaveLength(30000);
+  }, 30_000);
+});

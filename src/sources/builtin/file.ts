@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { extname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { defineSource } from '../define.js';
@@ -45,18 +46,7 @@ export default defineSource({
         hint: 'Set `format: json | yaml | csv` in the source options.',
       });
     }
-    let text: string;
-    try {
-      text = await readFile(file, { encoding: 'utf8', signal: ctx.signal });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') {
-        throw new SourceError(`file not found: ${file}`, {
-          hint: 'Relative paths are resolved against the directory of the config file.',
-        });
-      }
-      throw new SourceError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
-    }
+    const text = await readRegularFile(file, ctx.signal);
     if (format === 'csv') {
       const { rows } = parseCsv(text, { delimiter: delimiter ?? (ext === '.tsv' ? '\t' : undefined), file });
       return { rows, count: rows.length };
@@ -65,6 +55,43 @@ export default defineSource({
     return parseYaml(text, file);
   },
 });
+
+/**
+ * Reads a regular file only. A FIFO would block the run until someone writes to it and a device
+ * (/dev/zero, /dev/urandom) never ends, so both are refused: opened with O_NONBLOCK (opening a FIFO
+ * without a writer does not wait), then checked with fstat on that same descriptor (no race with
+ * a rename between the check and the read).
+ */
+async function readRegularFile(file: string, signal: AbortSignal): Promise<string> {
+  let handle: import('node:fs/promises').FileHandle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new SourceError(`file not found: ${file}`, {
+        hint: 'Relative paths are resolved against the directory of the config file.',
+      });
+    }
+    throw new SourceError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) {
+      const kind = stat.isFIFO() ? 'a FIFO (named pipe)' : stat.isDirectory() ? 'a directory' : stat.isSocket() ? 'a socket' : 'a device';
+      throw new SourceError(`${file} is ${kind}, not a regular file`, {
+        hint: 'A `file` source reads a regular JSON, YAML or CSV file; for a stream use a `command` source.',
+        location: { file },
+      });
+    }
+    return await handle.readFile({ encoding: 'utf8', signal });
+  } catch (err) {
+    if (err instanceof SourceError) throw err;
+    throw new SourceError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    await handle.close();
+  }
+}
 
 function parseJson(text: string, file: string): unknown {
   try {
