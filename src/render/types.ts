@@ -2,6 +2,8 @@
 export interface RenderOptions {
   locale: string;
   timezone: string;
+  /** Epoch ms: the job's deadline; a render still running then stops with E_TEMPLATE (see budget.ts). */
+  deadline?: number;
 }
 
 export interface CompiledTemplate {
