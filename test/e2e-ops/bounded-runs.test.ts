@@ -8,23 +8,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { makeProject, runCli, spawnCli, waitFor, type Project, type Spawned } from '../helpers/project.js';
+import { gone } from '../helpers/processes.js';
 import { CONFIG_HEAD, freePort, get, jsonLines } from './helpers.js';
 
 const TOKEN = 'pd-bounded-token-Qw83Lk';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function gone(pid: number): Promise<boolean> {
-  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
-  return !alive(pid);
-}
 
 const commandJob = (script: string, timeout: string) => `
 ${CONFIG_HEAD}

@@ -3,20 +3,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import commandSource from '../../src/sources/builtin/command.js';
 import { SourceError } from '../../src/sources/errors.js';
+import { alive, gone } from '../helpers/processes.js';
 import { run, tempDir } from './helpers.js';
 
 const { dir, cleanup } = tempDir('pachca-digest-cmd-');
 afterAll(cleanup);
 const node = process.execPath;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('command source', () => {
   it('runs a program without a shell and parses its JSON stdout', async () => {
@@ -74,8 +66,7 @@ describe('command source', () => {
     expect(alive(grandchild)).toBe(true);
     ac.abort(new Error('deadline'));
     await expect(p).rejects.toThrow('deadline');
-    for (let i = 0; i < 100 && alive(grandchild); i++) await new Promise((r) => setTimeout(r, 20));
-    expect(alive(grandchild)).toBe(false);
+    expect(await gone(grandchild)).toBe(true);
   });
 });
 
@@ -91,8 +82,7 @@ describe('command source: a child left holding stdout', () => {
     // Without resolving on exit this would wait for the sleep (60 s); generous for a loaded machine.
     expect(Date.now() - started).toBeLessThan(15_000);
     const orphan = Number(readFileSync(pidFile, 'utf8'));
-    for (let i = 0; i < 100 && alive(orphan); i++) await new Promise((r) => setTimeout(r, 20));
-    expect(alive(orphan)).toBe(false);
+    expect(await gone(orphan)).toBe(true);
   }, 30_000);
 
   it('keeps everything the program wrote before it exited', async () => {
