@@ -54,7 +54,7 @@ export interface SandboxOptions {
   /** More route tables (the web UI mounts itself at prefix ''). */
   extraRoutes?: (sandbox: Sandbox) => RouteMount[];
   /** The bot's webhook signing secret (default BOT_DEFAULTS.signingSecret) and per-token scopes. */
-  bot?: { signingSecret?: string; tokenScopes?: Record<string, string[]>; deliveryRetryMs?: number };
+  bot?: { signingSecret?: string; tokenScopes?: Record<string, string[]>; deliveryRetryMs?: number; unfurlDomains?: string[] };
   /** The web view at `/` (default on; `{ jobs }` adds the Jobs view); `false`: the plain-text index. */
   web?: false | WebOptions;
 }
@@ -380,7 +380,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     compileRoutes(STORAGE_BASE_PATH, true, storageRoutes(uploads)),
     compileRoutes(FILES_BASE_PATH, false, fileRoutes(uploads)),
     compileRoutes(INSPECT_BASE_PATH, false, [
-      ...inspectRoutes({ store, faults, requests: sandbox.requests, stats: sandbox.stats, reset, streams }),
+      ...inspectRoutes({ store, faults, requests: sandbox.requests, stats: sandbox.stats, reset, streams, previews: linkPreviews }),
       ...bot.inspectRoutes(),
     ]),
   ];
