@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { extname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { defineSource } from '../define.js';
@@ -37,24 +37,32 @@ export default defineSource({
     })
     .strict(),
   async collect(ctx) {
-    const { path, delimiter } = ctx.options;
-    const file = isAbsolute(path) ? path : resolve(ctx.configDir, path);
-    const ext = extname(file).toLowerCase();
-    const format = ctx.options.format ?? FORMAT_BY_EXT[ext];
-    if (!format) {
-      throw new SourceError(`cannot tell the format of ${file} from its extension`, {
-        hint: 'Set `format: json | yaml | csv` in the source options.',
-      });
-    }
-    const text = await readRegularFile(file, ctx.signal);
-    if (format === 'csv') {
-      const { rows } = parseCsv(text, { delimiter: delimiter ?? (ext === '.tsv' ? '\t' : undefined), file });
-      return { rows, count: rows.length };
-    }
-    if (format === 'json') return parseJson(text, file);
-    return parseYaml(text, file);
+    return await readSourceFile(ctx.configDir, ctx.options, ctx.signal);
+  },
+  // Reading and parsing is all this source does, and it only reads: the check is the real thing.
+  async check(ctx) {
+    await readSourceFile(ctx.configDir, ctx.options);
   },
 });
+
+async function readSourceFile(configDir: string, options: { path: string; format?: 'json' | 'yaml' | 'csv'; delimiter?: string }, signal?: AbortSignal): Promise<unknown> {
+  const { path, delimiter } = options;
+  const file = isAbsolute(path) ? path : resolve(configDir, path);
+  const ext = extname(file).toLowerCase();
+  const format = options.format ?? FORMAT_BY_EXT[ext];
+  if (!format) {
+    throw new SourceError(`cannot tell the format of ${file} from its extension`, {
+      hint: 'Set `format: json | yaml | csv` in the source options.',
+    });
+  }
+  const text = await readRegularFile(file, signal);
+  if (format === 'csv') {
+    const { rows } = parseCsv(text, { delimiter: delimiter ?? (ext === '.tsv' ? '\t' : undefined), file });
+    return { rows, count: rows.length };
+  }
+  if (format === 'json') return parseJson(text, file);
+  return parseYaml(text, file);
+}
 
 /**
  * Reads a regular file only. A FIFO would block the run until someone writes to it and a device
@@ -62,8 +70,8 @@ export default defineSource({
  * without a writer does not wait), then checked with fstat on that same descriptor (no race with
  * a rename between the check and the read).
  */
-async function readRegularFile(file: string, signal: AbortSignal): Promise<string> {
-  let handle: import('node:fs/promises').FileHandle;
+async function readRegularFile(file: string, signal: AbortSignal | undefined): Promise<string> {
+  let handle: FileHandle;
   try {
     handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
@@ -81,10 +89,9 @@ async function readRegularFile(file: string, signal: AbortSignal): Promise<strin
       const kind = stat.isFIFO() ? 'a FIFO (named pipe)' : stat.isDirectory() ? 'a directory' : stat.isSocket() ? 'a socket' : 'a device';
       throw new SourceError(`${file} is ${kind}, not a regular file`, {
         hint: 'A `file` source reads a regular JSON, YAML or CSV file; for a stream use a `command` source.',
-        location: { file },
       });
     }
-    return await handle.readFile({ encoding: 'utf8', signal });
+    return await handle.readFile({ encoding: 'utf8', ...(signal ? { signal } : {}) });
   } catch (err) {
     if (err instanceof SourceError) throw err;
     throw new SourceError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
