@@ -116,7 +116,7 @@ export async function resolveDelivery(
     const { startSandbox } = await import('../sandbox/index.js');
     // The default chats (101 «Общий», 102 «Разработка», 103 «Продажи», …) match the shipped examples;
     // any other chat id a config posts to is created on first use.
-    const sandbox = await startSandbox({ port: flags.sandboxPort ?? 0, autoCreateChats: true, ...(flags.web ? { web: flags.web } : {}) });
+    const sandbox = await startSandbox({ port: flags.sandboxPort ?? 0, autoCreateChats: true, bot: await sandboxBot(config), ...(flags.web ? { web: flags.web } : {}) });
     return {
       description: `the built-in sandbox at ${sandbox.origin}`,
       kind: 'sandbox',
@@ -195,4 +195,11 @@ export function findJob(config: LoadedConfig, name: string) {
 
 export function newEmitter(): DigestEmitter {
   return new Emitter();
+}
+
+/** The sandbox's bot side for this config: it sends `link_shared` for the domains the `unfurl:` rules watch. */
+export async function sandboxBot(config: LoadedConfig): Promise<{ unfurlDomains: string[] }> {
+  if (!config.unfurl?.length) return { unfurlDomains: [] };
+  const { unfurlDomains } = await import('../unfurl/index.js');
+  return { unfurlDomains: unfurlDomains(config.unfurl) };
 }

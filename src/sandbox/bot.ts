@@ -11,7 +11,8 @@ import { apiError, notFound, SandboxHttpError } from './errors.js';
 import { decodeCursor, paginate } from './pagination.js';
 import { intParam, type Route } from './router.js';
 import { SANDBOX_DEFAULTS } from './defaults.js';
-import type { SandboxStore } from './store.js';
+import { linksOf } from './link-previews.js';
+import type { SandboxStore, StoredMessage } from './store.js';
 
 export const BOT_DEFAULTS = {
   /** What the sandbox signs with unless told otherwise (the bot settings' «Подписи» secret). */
@@ -45,6 +46,11 @@ export interface BotOptions {
   tokenScopes?: Record<string, string[]>;
   /** For fast tests. */
   deliveryRetryMs?: number;
+  /**
+   * Domains the bot unfurls (an Unfurl bot's settings in Pachca take up to 5): a message by someone
+   * else with a link to one of them becomes a `message_link_shared` event. Empty: none are sent.
+   */
+  unfurlDomains?: string[];
 }
 
 export class SandboxBot {
@@ -60,6 +66,27 @@ export class SandboxBot {
 
   constructor(private readonly o: BotOptions) {
     this.signingSecret = o.signingSecret ?? BOT_DEFAULTS.signingSecret;
+    this.unfurlDomains = (o.unfurlDomains ?? []).map((d) => d.toLowerCase());
+    o.store.events.on('message:created', ({ message }) => this.#linkShared(message));
+  }
+
+  unfurlDomains: string[];
+
+  /** Pachca's `link_shared` (LinkSharedWebhookPayload): links of the message on the watched domains. */
+  #linkShared(m: StoredMessage): void {
+    if (this.unfurlDomains.length === 0 || m.user_id === this.o.botUserId) return;
+    const links = linksOf(m.content).flatMap((url) => {
+      let host: string;
+      try {
+        host = new URL(url).hostname.toLowerCase();
+      } catch {
+        return [];
+      }
+      const domain = this.unfurlDomains.find((d) => host === d || host.endsWith(`.${d}`));
+      return domain ? [{ url, domain }] : [];
+    });
+    if (links.length === 0) return;
+    this.emit('message_link_shared', { type: 'message', event: 'link_shared', chat_id: m.chat_id, message_id: m.id, links, user_id: m.user_id, created_at: m.created_at });
   }
 
   events(): WebhookEvent[] {
@@ -237,10 +264,14 @@ export class SandboxBot {
         path: '/bot/click',
         handle: (ctx) => {
           const b = (ctx.json() ?? {}) as { message_id?: unknown; user_id?: unknown; data?: unknown; text?: unknown };
-          if (typeof b.message_id !== 'number' || typeof b.user_id !== 'number') throw apiError(400, 'body', 'invalid', 'message_id and user_id (numbers) are required');
+          if (typeof b.message_id !== 'number') throw apiError(400, 'message_id', 'invalid', 'message_id (a number) is required');
+          if (b.user_id !== undefined && typeof b.user_id !== 'number') throw apiError(400, 'user_id', 'invalid', 'user_id must be a number');
+          // The web view clicks as the first person of the company (it has no login).
+          const userId = b.user_id ?? this.o.store.users().find((u) => !u.bot)?.id;
+          if (userId === undefined) throw apiError(422, 'user_id', 'invalid', 'no person in the sandbox to click as; pass user_id');
           const event = this.click({
             messageId: b.message_id,
-            userId: b.user_id,
+            userId,
             ...(typeof b.data === 'string' ? { data: b.data } : {}),
             ...(typeof b.text === 'string' ? { text: b.text } : {}),
           });

@@ -20,7 +20,8 @@ export type {
   SandboxStoreEvents,
 } from './store.js';
 export type { Fault, FaultKind, FaultMatch, FaultSpec, ActiveFault } from './faults.js';
-export type { SandboxRateLimits, BucketName } from './rate-limit.js';
+export { DOCUMENTED_LIMITS } from './rate-limit.js';
+export type { SandboxRateLimits, SandboxRateLimitsOption, BucketName, LimitName, BucketLimit } from './rate-limit.js';
 export type { Route, Reply, RequestContext } from './router.js';
 export type { ApiErrorBody, ApiErrorItem, OAuthErrorBody } from './errors.js';
 export { API_BASE_PATH, INSPECT_BASE_PATH, SANDBOX_DEFAULTS, DEFAULT_CHATS, DEFAULT_USERS } from './defaults.js';

@@ -7,6 +7,7 @@ import { apiError } from './errors.js';
 import { parseFaults, type FaultRegistry } from './faults.js';
 import { intParam, type Route } from './router.js';
 import { apiChat, messageUrl, type SandboxStore, type SandboxStoreEvents, type SeedChat, type SeedUser } from './store.js';
+import type { SandboxLinkPreviews } from './link-previews.js';
 import type { RequestLogEntry, SandboxStats } from './server.js';
 
 export interface InspectDeps {
@@ -17,6 +18,8 @@ export interface InspectDeps {
   reset(): void;
   /** Open event streams, so close() can end them. */
   streams: Set<ServerResponse>;
+  /** Cards added to messages: streamed as `link_previews:added`, so the web view repaints. */
+  previews?: SandboxLinkPreviews;
 }
 
 const STREAMED_EVENTS: Array<keyof SandboxStoreEvents> = [
@@ -76,6 +79,22 @@ export function inspectRoutes(d: InspectDeps): Route[] {
           throw apiError(400, 'user', 'invalid', 'user needs integer id, first_name, last_name and nickname');
         }
         return json({ data: store.addUser({ last_name: '', ...(b as object) } as SeedUser) }, 201);
+      },
+    },
+    {
+      // A person writes in a chat (the web view's composer, tests): what makes `link_shared` events.
+      method: 'POST',
+      path: '/chats/:id/messages',
+      handle(ctx) {
+        const chatId = intParam(ctx.params.id, 'id', { required: true })!;
+        const b = objectBody(ctx.json(), 'message');
+        const chat = store.chat(chatId);
+        if (!chat) throw apiError(404, 'id', 'not_found', `chat ${chatId} does not exist`);
+        if (typeof b.content !== 'string' || b.content.trim() === '') throw apiError(400, 'content', 'blank', 'content is required');
+        const person = b.user_id === undefined ? store.users().find((u) => !u.bot) : store.user(Number(b.user_id));
+        if (!person) throw apiError(404, 'user_id', 'not_found', `user ${String(b.user_id ?? '(a person)')} does not exist`);
+        const m = store.createMessage({ entity_type: 'discussion', entity_id: chat.id, chat_id: chat.id, content: b.content, user_id: person.id });
+        return json({ data: { ...m, url: messageUrl(store.origin, m.chat_id, m.id) } }, 201);
       },
     },
     { method: 'GET', path: '/threads', handle: () => json({ data: store.threads() }) },
@@ -145,6 +164,8 @@ export function inspectRoutes(d: InspectDeps): Route[] {
             res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
           }),
         );
+        const offPreviews = d.previews?.onChange((messageId) => res.write(`event: link_previews:added\ndata: ${JSON.stringify({ message_id: messageId })}\n\n`));
+        if (offPreviews) offs.push(offPreviews);
         d.streams.add(res);
         res.once('close', () => {
           offs.forEach((off) => off());

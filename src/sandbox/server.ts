@@ -11,7 +11,7 @@ import { API_BASE_PATH, INSPECT_BASE_PATH, SANDBOX_DEFAULTS } from './defaults.j
 import { apiError, oauthError, rateLimitError, SandboxHttpError } from './errors.js';
 import { FaultRegistry, type Fault, type FaultKind } from './faults.js';
 import { inspectRoutes } from './inspect.js';
-import { RateLimiter, resolveRateLimits, type SandboxRateLimits } from './rate-limit.js';
+import { RateLimiter, resolveRateLimits, type LimitName, type SandboxRateLimits, type SandboxRateLimitsOption } from './rate-limit.js';
 import { compileRoutes, matchRoute, type Reply, type RequestContext, type Route, type RouteTable } from './router.js';
 import { SandboxStore, type SeedChat, type SeedUser } from './store.js';
 import { createWebRoutes, type WebOptions } from './web/index.js';
@@ -36,8 +36,11 @@ export interface SandboxOptions {
   users?: SeedUser[];
   /** Create a group chat on the first post to an unknown chat id (default false: 404). */
   autoCreateChats?: boolean;
-  /** `false` disables limits; a partial object overrides single buckets of CLIENT_DEFAULTS. */
-  rateLimits?: false | Partial<SandboxRateLimits>;
+  /**
+   * `false` disables limits; an object overrides single limits of DOCUMENTED_LIMITS (tests make
+   * them stricter than the client assumes: a lower `token` rate, smaller bursts).
+   */
+  rateLimits?: false | SandboxRateLimitsOption;
   /** `true`: one line per API request on stderr; a Logger: `info` per request. */
   logRequests?: boolean | Logger;
   /** Request log capacity (default SANDBOX_DEFAULTS.requestLogSize). */
@@ -51,7 +54,7 @@ export interface SandboxOptions {
   /** More route tables (the web UI mounts itself at prefix ''). */
   extraRoutes?: (sandbox: Sandbox) => RouteMount[];
   /** The bot's webhook signing secret (default BOT_DEFAULTS.signingSecret) and per-token scopes. */
-  bot?: { signingSecret?: string; tokenScopes?: Record<string, string[]>; deliveryRetryMs?: number };
+  bot?: { signingSecret?: string; tokenScopes?: Record<string, string[]>; deliveryRetryMs?: number; unfurlDomains?: string[] };
   /** The web view at `/` (default on; `{ jobs }` adds the Jobs view); `false`: the plain-text index. */
   web?: false | WebOptions;
 }
@@ -68,6 +71,8 @@ export interface RequestLogEntry {
   status: number | null;
   outcome: 'answered' | 'reset' | 'client-closed';
   bucket: string | null;
+  /** The limit that answered 429 (`token`: the token-wide budget), null when none did. */
+  limitedBy: LimitName | null;
   chatId: number | null;
   fault: FaultKind | null;
   durationMs: number;
@@ -78,6 +83,8 @@ export interface SandboxStats {
   /** `POST /messages` → { "201": 12, "429": 3 }; unanswered requests count under "reset". */
   byEndpoint: Record<string, Record<string, number>>;
   rateLimited: number;
+  /** 429s by the limit that answered them (`token`, `messageWrite`, …). */
+  rateLimitedBy: Partial<Record<LimitName, number>>;
   faultsInjected: number;
   faultsByKind: Partial<Record<FaultKind, number>>;
 }
@@ -151,6 +158,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const s = e.status === null ? e.outcome : String(e.status);
     byStatus[s] = (byStatus[s] ?? 0) + 1;
     if (e.status === 429) stats.rateLimited++;
+    if (e.limitedBy) stats.rateLimitedBy[e.limitedBy] = (stats.rateLimitedBy[e.limitedBy] ?? 0) + 1;
     if (e.fault) {
       stats.faultsInjected++;
       stats.faultsByKind[e.fault] = (stats.faultsByKind[e.fault] ?? 0) + 1;
@@ -244,6 +252,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       status: null,
       outcome: 'answered',
       bucket: route?.bucket ?? null,
+      limitedBy: null,
       chatId: null,
       fault: null,
       durationMs: 0,
@@ -290,10 +299,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const auth = route.auth === false ? { userId: botUserId, token: '' } : authenticate(req, tokenUsers, botUserId);
       ctx.userId = auth.userId;
       ctx.tokenKey = auth.token;
-      if (limiter && route.bucket) {
-        const key = route.bucket === 'messageWrite' ? `${auth.token}\u0000chat:${chatId ?? '?'}` : auth.token;
-        const r = limiter.take(route.bucket, key, now());
-        if (!r.ok) throw rateLimitError(r.retryAfterSec);
+      if (limiter) {
+        const scope = route.bucket === 'messageWrite' ? `chat:${chatId ?? '?'}` : null;
+        const r = limiter.admit(auth.token, route.bucket, scope, now());
+        if (!r.ok) {
+          entry.limitedBy = r.limit;
+          throw rateLimitError(r.retryAfterSec);
+        }
       }
       return route.handle(ctx);
     });
@@ -375,7 +387,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     compileRoutes(STORAGE_BASE_PATH, true, storageRoutes(uploads)),
     compileRoutes(FILES_BASE_PATH, false, fileRoutes(uploads)),
     compileRoutes(INSPECT_BASE_PATH, false, [
-      ...inspectRoutes({ store, faults, requests: sandbox.requests, stats: sandbox.stats, reset, streams }),
+      ...inspectRoutes({ store, faults, requests: sandbox.requests, stats: sandbox.stats, reset, streams, previews: linkPreviews }),
       ...bot.inspectRoutes(),
     ]),
   ];
@@ -415,7 +427,7 @@ function mergeMounts(mounts: RouteMount[]): RouteMount[] {
 }
 
 function emptyStats(): SandboxStats {
-  return { requests: 0, byEndpoint: {}, rateLimited: 0, faultsInjected: 0, faultsByKind: {} };
+  return { requests: 0, byEndpoint: {}, rateLimited: 0, rateLimitedBy: {}, faultsInjected: 0, faultsByKind: {} };
 }
 
 function tokenMap(tokens: SandboxOptions['tokens'], botUserId: number): Map<string, number> | null {

@@ -8,7 +8,7 @@
 import type { JobConfig, LoadedConfig, UnfurlRule } from '../config/types.js';
 import type { DigestEmitter } from '../events.js';
 import type { PachcaClient } from '../pachca/client.js';
-import { latestSlot, parseCron } from '../scheduler/index.js';
+import { computePeriod, latestSlot, nextSlot, parseCron } from '../scheduler/index.js';
 import { fillParams, matchUrl, parsePattern, type UrlPattern } from './match.js';
 
 /** The `link_shared` webhook payload (LinkSharedWebhookPayload in Pachca's OpenAPI). */
@@ -119,17 +119,24 @@ function firstMatch(rules: Array<{ rule: UnfurlRule; pattern: UrlPattern }>, url
  * The slot a link asks for: a date (`2026-11-30`) means the latest slot on that day in the job's
  * time zone, a date-time the latest slot at or before it; no `slot:` means the latest slot now.
  */
-export function slotFor(job: Pick<JobConfig, 'schedule' | 'timezone'>, rule: Pick<UnfurlRule, 'slot'>, params: Record<string, string>, now: Date): Date | null {
+export function slotFor(job: Pick<JobConfig, 'schedule' | 'timezone'> & { period?: JobConfig['period'] }, rule: Pick<UnfurlRule, 'slot'>, params: Record<string, string>, now: Date): Date | null {
   const schedule = parseCron(job.schedule);
   if (!rule.slot) return latestSlot(schedule, job.timezone, now);
   const value = fillParams(rule.slot, params).trim();
   let bound: Date;
   const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
   if (day) {
-    // The last instant of that calendar day in the job's zone: start of the next day minus 1 ms.
-    const next = new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]) + 1));
-    const offset = zoneOffsetMs(job.timezone, next);
-    bound = new Date(next.getTime() - offset - 1);
+    const dayStart = (y: number, m: number, d: number) => {
+      const t = new Date(Date.UTC(y, m - 1, d));
+      return new Date(t.getTime() - zoneOffsetMs(job.timezone, t));
+    };
+    const [y, m, d] = [Number(day[1]), Number(day[2]), Number(day[3])];
+    // A report of yesterday's numbers (previous_day, …) shows that date's data in a later slot: the
+    // link's date is the data's day, so take the first slot whose period covers it.
+    const covering = job.period && CALENDAR_PERIODS.has(job.period) ? coveringSlot(schedule, job.timezone, job.period, dayStart(y, m, d)) : null;
+    if (covering) return covering.getTime() <= now.getTime() ? covering : latestSlot(schedule, job.timezone, now);
+    // Otherwise the last instant of that calendar day in the job's zone.
+    bound = new Date(dayStart(y, m, d + 1).getTime() - 1);
   } else {
     const t = Date.parse(value);
     if (Number.isNaN(t)) return null;
@@ -138,6 +145,23 @@ export function slotFor(job: Pick<JobConfig, 'schedule' | 'timezone'>, rule: Pic
   // A link to the future shows today's numbers, never a slot that has not happened.
   if (bound.getTime() > now.getTime()) bound = now;
   return latestSlot(schedule, job.timezone, bound);
+}
+
+const CALENDAR_PERIODS = new Set<JobConfig['period']>(['previous_day', 'previous_week', 'previous_month']);
+/** How far ahead a covering slot is looked for: a monthly report of a date is at most ~a month later. */
+const COVERING_SEARCH = 200;
+
+function coveringSlot(schedule: ReturnType<typeof parseCron>, timeZone: string, period: JobConfig['period'], instant: Date): Date | null {
+  let previous = latestSlot(schedule, timeZone, instant);
+  let slot = nextSlot(schedule, timeZone, instant);
+  for (let i = 0; slot && i < COVERING_SEARCH; i++) {
+    const p = computePeriod(period, { slot, previousSlot: previous, timeZone });
+    if (p.start.getTime() <= instant.getTime() && instant.getTime() < p.end.getTime()) return slot;
+    if (p.start.getTime() > instant.getTime()) return null;
+    previous = slot;
+    slot = nextSlot(schedule, timeZone, slot);
+  }
+  return null;
 }
 
 function zoneOffsetMs(timeZone: string, at: Date): number {

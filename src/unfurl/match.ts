@@ -75,3 +75,16 @@ function decodeSafe(s: string): string {
     return s;
   }
 }
+
+/** The domains an Unfurl bot must watch for these rules (Pachca's bot settings take up to 5). */
+export function unfurlDomains(rules: ReadonlyArray<{ pattern: string }>): string[] {
+  const hosts = rules.flatMap((r) => {
+    try {
+      const p = parsePattern(r.pattern);
+      return [new URL(`${p.protocol}//${p.host}`).hostname];
+    } catch {
+      return []; // an invalid pattern is a config error, reported by validate
+    }
+  });
+  return [...new Set(hosts)];
+}

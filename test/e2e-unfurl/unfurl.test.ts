@@ -109,4 +109,15 @@ describe('unfurl on the sandbox', () => {
     expect(slotFor(job, { slot: ':date' }, { date: 'yesterday' }, now)).toBeNull();
     expect(slotFor(job, {}, {}, now)?.toISOString()).toBe('2026-12-01T06:00:00.000Z');
   });
+
+  it("slot: for a report of the previous day, a link's date is the data's day: the next morning's slot", () => {
+    const job = { schedule: '0 9 * * *', timezone: 'Europe/Moscow', period: 'previous_day' as const };
+    const now = new Date('2026-12-01T12:00:00Z');
+    expect(slotFor(job, { slot: ':date' }, { date: '2026-11-29' }, now)?.toISOString()).toBe('2026-11-30T06:00:00.000Z');
+    // Today's numbers are not reported yet: the newest report there is (yesterday's).
+    expect(slotFor(job, { slot: ':date' }, { date: '2026-12-01' }, now)?.toISOString()).toBe('2026-12-01T06:00:00.000Z');
+    const weekly = { schedule: '0 9 * * 1', timezone: 'Europe/Berlin', period: 'previous_week' as const };
+    // Wednesday 18 Nov 2026 is reported on Monday 23 Nov.
+    expect(slotFor(weekly, { slot: ':date' }, { date: '2026-11-18' }, now)?.toISOString()).toBe('2026-11-23T08:00:00.000Z');
+  });
 });

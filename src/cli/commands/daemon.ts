@@ -9,7 +9,7 @@ import { afterRun } from '../../pipeline/after-run.js';
 import { dueSlots, parseCron } from '../../scheduler/index.js';
 import type { PachcaClient } from '../../pachca/client.js';
 import type { Sandbox, WebOptions } from '../../sandbox/index.js';
-import { clientOptions, loadConfigFor, sandboxStateUrl, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, type GlobalOptions, type Io } from '../context.js';
+import { clientOptions, loadConfigFor, sandboxStateUrl, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, sandboxBot, type GlobalOptions, type Io } from '../context.js';
 import { webJobsProvider } from '../web-jobs.js';
 import { listenOn, parsePort } from '../ports.js';
 
@@ -59,9 +59,9 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
   const sweepMs = Math.min(60_000, Math.max(1_000, config.state.leaseMs));
   const daemon = new Daemon({ jobs: config.jobs, store, run, events, logger, sweepIntervalMs: sweepMs, shutdownGraceMs: config.state.shutdownGraceMs });
 
-  const { createRouter, startIntake } = await import('./events.js');
+  const { createRouter, startIntake, SANDBOX_INTAKE } = await import('./events.js');
   const intakeDeps = { config: () => config, client: delivery.client, store, events, logger, owner };
-  const intake = startIntake(intakeDeps, createRouter(intakeDeps));
+  const intake = startIntake(intakeDeps, createRouter(intakeDeps), config.events ?? (delivery.kind === 'sandbox' ? SANDBOX_INTAKE : undefined));
   if (intake.webhookRoute && flags.httpPort === undefined) {
     logger.warn({ path: intake.webhookRoute.path }, 'events.mode is webhook but --http-port is not set: nothing receives the webhooks');
   }
@@ -219,6 +219,7 @@ export async function sandboxCommand(flags: { port?: string; host?: string }, g:
   let config: LoadedConfig | undefined;
   const late: { sandbox?: Sandbox } = {};
   let closeRun = async () => {};
+  let startEvents = () => {};
   let web: WebOptions | undefined;
   if (g.config) {
     const cfg = await loadConfigFor(g, io);
@@ -231,19 +232,30 @@ export async function sandboxCommand(flags: { port?: string; host?: string }, g:
     let client: PachcaClient | undefined;
     const getClient = () => (client ??= new PachcaClient(clientOptions(cfg, 'sandbox', late.sandbox!.baseUrl, events)));
     const store = await openStore(sandboxStateUrl(cfg), cfg);
-    const run = runner(() => cfg, getClient, store, events, logger, ownerId());
+    const owner = ownerId();
+    const run = runner(() => cfg, getClient, store, events, logger, owner);
     web = { jobs: webJobsProvider(() => cfg, runNowFor(() => cfg, run)) };
+    // Clicks on data buttons and links shared in the page become events; answer them as the daemon would.
+    const { createRouter, startIntake, SANDBOX_INTAKE } = await import('./events.js');
+    const intakeDeps = { config: () => cfg, client: getClient, store, events, logger, owner };
+    let intake: { stop: () => Promise<void> } | undefined;
+    startEvents = () => {
+      intake = startIntake(intakeDeps, createRouter(intakeDeps), cfg.events?.mode === 'poll' ? cfg.events : SANDBOX_INTAKE);
+    };
     closeRun = async () => {
+      await intake?.stop();
       await client?.close();
       await store.close();
     };
   }
+  const bot = config ? await sandboxBot(config) : undefined;
   const sandbox = (late.sandbox = await listenOn(port, '--port', () =>
-    startSandbox({ port, host: flags.host ?? '127.0.0.1', autoCreateChats: true, ...(web ? { web } : {}) }),
+    startSandbox({ port, host: flags.host ?? '127.0.0.1', autoCreateChats: true, ...(bot ? { bot } : {}), ...(web ? { web } : {}) }),
   ).catch(async (err: unknown) => {
     await closeRun();
     throw err;
   }));
+  startEvents();
   io.out(`Pachca sandbox: ${sandbox.origin}  (open it in a browser${config ? `; "Задания" runs the ${config.jobs.length} jobs of ${config.file}` : ''})`);
   io.out(`  API base URL: ${sandbox.baseUrl}   (export PACHCA_API_URL=${sandbox.baseUrl})`);
   io.out(`  messages as JSON: ${sandbox.origin}/__sandbox/messages`);

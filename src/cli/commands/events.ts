@@ -1,11 +1,13 @@
 /** `events`: drain the bot's event history once and exit (a CronJob every minute), and the daemon's intake. */
 import { EXIT } from '../../errors.js';
-import type { LoadedConfig } from '../../config/types.js';
+import type { EventSettings, LoadedConfig } from '../../config/types.js';
 import type { DigestEmitter } from '../../events.js';
 import type { Logger } from '../../observability/logger.js';
 import type { PachcaClient } from '../../pachca/client.js';
 import type { StateStore } from '../../state/types.js';
-import { buttonClickHandler, drainHistory, EventRouter, webhookHandler, type IncomingEvent } from '../../interactions/index.js';
+import { buttonClickHandler, drainHistory, EventRouter, webhookHandler, type EventHandler, type IncomingEvent } from '../../interactions/index.js';
+import { previewRenderer } from '../../pipeline/unfurl.js';
+import { handleLinkShared, isLinkSharedEvent } from '../../unfurl/index.js';
 import { loadConfigFor, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, type GlobalOptions, type Io } from '../context.js';
 
 export interface IntakeDeps {
@@ -19,15 +21,43 @@ export interface IntakeDeps {
 
 /** The router with the built-in handlers; other stages add theirs with `router.on(type, handler)`. */
 export function createRouter(d: IntakeDeps): EventRouter {
-  return new EventRouter({ ledger: d.store.interactions, owner: d.owner, logger: d.logger }).on(
-    'button_click',
-    buttonClickHandler({ config: d.config, client: d.client, store: d.store, events: d.events, logger: d.logger, owner: d.owner }),
-  );
+  return new EventRouter({ ledger: d.store.interactions, owner: d.owner, logger: d.logger })
+    .on('button_click', buttonClickHandler({ config: d.config, client: d.client, store: d.store, events: d.events, logger: d.logger, owner: d.owner }))
+    .on('message_link_shared', linkSharedHandler(d));
 }
 
+/**
+ * `message_link_shared` → preview cards. Failures of single links are the handler's result (logged),
+ * not the event's: a redelivery would only render the good links again and fail the bad ones again.
+ */
+function linkSharedHandler(d: IntakeDeps): EventHandler {
+  return async (event, ctx) => {
+    const config = d.config();
+    if (!config.unfurl?.length) return;
+    if (!isLinkSharedEvent(event.payload)) {
+      ctx.logger.warn({}, 'link_shared event ignored: no message_id or links in its payload');
+      return;
+    }
+    const now = new Date();
+    const render = previewRenderer({ config, client: d.client, store: null, events: d.events, logger: d.logger, owner: d.owner });
+    const r = await handleLinkShared({ config, client: d.client(), events: d.events, render, now, signal: ctx.signal }, event.payload);
+    for (const f of r.failed) ctx.logger.warn({ url: f.url, reason: f.reason }, 'link preview not added');
+    if (r.previews.length > 0) ctx.logger.info({ message: event.payload.message_id, previews: r.previews.length }, 'link previews added');
+  };
+}
+
+/**
+ * How a process against the built-in sandbox takes events when the config has no `events:`: it
+ * polls the sandbox's history, so clicks and shared links in the web view are answered live.
+ */
+export const SANDBOX_INTAKE: EventSettings = { mode: 'poll', pollIntervalMs: 1_000, path: '/pachca/webhook', maxAgeMs: 60_000 };
+
 /** Daemon side: poll continuously, or the webhook route for the health server. Returns a stop function. */
-export function startIntake(d: IntakeDeps, router: EventRouter): { stop: () => Promise<void>; webhookRoute?: { path: string; handler: ReturnType<typeof webhookHandler> } } {
-  const settings = d.config().events;
+export function startIntake(
+  d: IntakeDeps,
+  router: EventRouter,
+  settings: EventSettings | undefined = d.config().events,
+): { stop: () => Promise<void>; webhookRoute?: { path: string; handler: ReturnType<typeof webhookHandler> } } {
   if (!settings) return { stop: async () => {} };
   const ac = new AbortController();
   if (settings.mode === 'webhook') {

@@ -39,6 +39,10 @@ export function pageHtml(p: { title: string; baseUrl: string; jobs: boolean }): 
     </header>
     <section id="view-messages" class="view">
       <div id="messages" class="messages" aria-live="polite"></div>
+      <form id="composer" class="composer" autocomplete="off">
+        <input id="composer-text" class="composer-text" type="text" maxlength="4000" placeholder="Написать в чат как сотрудник (ссылка на отчёт получит превью)" aria-label="Сообщение">
+        <button type="submit" class="composer-send">Отправить</button>
+      </form>
     </section>
     <section id="view-jobs" class="view jobs-view" hidden>
       <div id="jobs" class="jobs"></div>
@@ -134,6 +138,14 @@ code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "
 .code-lang { position: absolute; top: 4px; right: 8px; font-size: 10.5px; color: var(--muted); font-family: inherit; }
 .code-lang.warn { color: var(--warn); }
 .mention { color: var(--accent); background: var(--accent-soft); border-radius: 4px; padding: 0 2px; }
+.previews { display: flex; flex-direction: column; gap: 6px; margin-top: 8px; max-width: 560px; }
+.preview { border-left: 3px solid var(--accent); background: #f6f7f9; border-radius: 0 7px 7px 0; padding: 6px 10px; }
+.preview-title { font-weight: 600; color: var(--accent); text-decoration: none; display: block; }
+.preview-text { white-space: pre-line; font-size: 13px; color: var(--text); margin-top: 2px; }
+.preview-image { display: block; max-width: 100%; max-height: 240px; margin-top: 6px; border-radius: 5px; }
+.composer { position: sticky; bottom: 0; display: flex; gap: 8px; padding: 10px 20px; background: var(--bg, #fff); border-top: 1px solid #e4e6ea; }
+.composer-text { flex: 1; font: inherit; padding: 7px 10px; border: 1px solid #d8dbe1; border-radius: 7px; }
+.composer-send { font: inherit; padding: 7px 14px; border: 0; border-radius: 7px; background: var(--accent); color: #fff; cursor: pointer; }
 .buttons { display: flex; flex-direction: column; gap: 6px; margin-top: 8px; max-width: 560px; }
 .button-row { display: flex; gap: 6px; }
 .msg-button { flex: 1 1 0; min-width: 0; text-align: center; border: 1px solid #d8dbe1; background: #fff; color: var(--text); border-radius: 7px; padding: 6px 10px; font: inherit; font-size: 13px; cursor: pointer; text-decoration: none; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }

@@ -10,6 +10,7 @@
  */
 import { apiError } from '../errors.js';
 import { SANDBOX_DEFAULTS } from '../defaults.js';
+import { FILES_BASE_PATH } from '../uploads.js';
 import type { Reply, RequestContext, Route } from '../router.js';
 import type { RouteMount, Sandbox } from '../server.js';
 import type { StoredMessage } from '../store.js';
@@ -75,6 +76,12 @@ export function createWebRoutes(sandbox: Sandbox, options: WebOptions = {}): Rou
     files: m.files.map((f) => ({ name: f.name, size: f.size, file_type: f.file_type, url: f.url })),
     parent_message_id: m.parent_message_id,
     link_preview: m.link_preview,
+    previews: sandbox.linkPreviews.get(m.id).map((p) => ({
+      url: p.url,
+      title: p.title,
+      description: p.description,
+      image_url: p.image_url ?? (p.image ? `${FILES_BASE_PATH}/${encodeURIComponent(p.image.key)}` : null),
+    })),
     replies: [],
     thread: withThread && m.thread ? { ...m.thread, messages: grouped(m.thread.chat_id, false) } : null,
   });

@@ -53,9 +53,19 @@ export interface WebMessage {
   files: WebFile[];
   parent_message_id: number | null;
   link_preview: boolean | null;
+  /** Cards an Unfurl bot added (`POST /messages/{id}/link_previews`), shown under the text as in Pachca. */
+  previews: WebLinkPreview[];
   /** Replies (parent_message_id) to this message in the same chat, in order. */
   replies: WebMessage[];
   thread: { id: number; chat_id: number; messages: WebMessage[] } | null;
+}
+
+export interface WebLinkPreview {
+  url: string;
+  title: string;
+  description: string;
+  /** The picture: `image_url`, or an uploaded `image` served by the sandbox. */
+  image_url: string | null;
 }
 
 export interface WebChatSummary {

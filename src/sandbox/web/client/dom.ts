@@ -61,3 +61,11 @@ export async function getJson<T>(path: string): Promise<T> {
   const r = await fetch(path, { cache: 'no-store' });
   return (await r.json()) as T;
 }
+
+/** POST JSON to the sandbox's own API; the error message of a refusal (its `errors[0].message`) is thrown. */
+export async function postJson<T>(path: string, body: unknown): Promise<T> {
+  const r = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const answer = (await r.json().catch(() => ({}))) as T & { errors?: Array<{ message?: string }> };
+  if (!r.ok) throw new Error(answer.errors?.[0]?.message ?? `HTTP ${r.status}`);
+  return answer;
+}

@@ -6,6 +6,7 @@
  * `/chats/103#message-7` (that message, scrolled to and highlighted; a thread's chat opens its parent's).
  */
 import { selectChat, refresh } from './chat.js';
+import { setUpComposer } from './composer.js';
 import { byId } from './dom.js';
 import { refreshJobs, type JobsHooks } from './jobs.js';
 import { S, type View } from './state.js';
@@ -44,7 +45,7 @@ function connect(): void {
     live.className = 'live off';
     live.textContent = 'нет связи';
   };
-  for (const name of ['message:created', 'message:updated', 'message:deleted', 'chat:created', 'thread:created']) {
+  for (const name of ['message:created', 'message:updated', 'message:deleted', 'chat:created', 'thread:created', 'link_previews:added']) {
     es.addEventListener(name, soon);
   }
   es.addEventListener('reset', () => {
@@ -67,6 +68,7 @@ function target(): { chatId: number; messageId: number | null } | null {
 
 function start(): void {
   S.jobsEnabled = document.body.dataset.jobs === '1';
+  setUpComposer(soon);
   onViewShown('jobs', () => {
     if (S.jobsEnabled) void refreshJobs(jobsHooks);
   });

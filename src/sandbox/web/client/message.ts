@@ -6,6 +6,7 @@
 import type { WebMessage } from '../types.js';
 import { attachmentsPart } from './attachments.js';
 import { buttonsPart } from './buttons.js';
+import { previewsPart } from './previews.js';
 import { el, safeHref } from './dom.js';
 import { colorOf, countOf, fullFmt, initials, timeEl } from './format.js';
 import { renderContent } from './markup.js';
@@ -36,7 +37,7 @@ const threadPart: MessagePart = (m) => {
 };
 
 /** The body, top to bottom. */
-export const MESSAGE_PARTS: MessagePart[] = [replyNote, textPart, attachmentsPart, buttonsPart, repliesPart, threadPart];
+export const MESSAGE_PARTS: MessagePart[] = [replyNote, textPart, previewsPart, attachmentsPart, buttonsPart, repliesPart, threadPart];
 
 function avatarEl(m: WebMessage, name: string, small: boolean): HTMLDivElement {
   const av = el('div', 'avatar ' + colorOf(m.display_name || m.user_id) + (small ? ' sm' : ''), initials(name));
