@@ -27,7 +27,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   program
     .command('validate')
     .description('load and check the config, sources, schedules and templates; exit 0 or 2')
-    .action(() => set(import('./commands/inspect.js').then((m) => m.validateCommand(globals(), io))));
+    .option('--render', 'also render every enabled job against its real data, posting nothing (for CI); exit 1 if one fails')
+    .action((flags) => set(import('./commands/validate.js').then((m) => m.validateCommand(flags, globals(), io))));
 
   program
     .command('list')

@@ -323,14 +323,18 @@ class Loader {
         this.warnings.push(`${displayPath(this.cwd, abs)}:${w.line}: ${w.message} (${w.hint})`);
       }
     } catch (err) {
-      const e = asProblem(err, 'E_TEMPLATE', { file: displayPath(this.cwd, abs) });
-      const file = e.location?.file;
-      this.problems.push(file && isAbsolute(file)
-        ? new DigestError(e.code, e.message, { location: { ...e.location, file: displayPath(this.cwd, file) }, hint: e.hint, cause: e, details: e.details })
-        : e);
+      this.problems.push(this.displayed(asProblem(err, 'E_TEMPLATE', { file: displayPath(this.cwd, abs) })));
     }
     this.templates.set(abs, compiled);
     return compiled;
+  }
+
+  /** A template error with its file shown relative to the working directory, optionally naming who hit it. */
+  private displayed(e: DigestError, who?: string): DigestError {
+    const file = e.location?.file;
+    if (!who && !(file && isAbsolute(file))) return e;
+    const location = file && isAbsolute(file) ? { ...e.location, file: displayPath(this.cwd, file) } : e.location;
+    return new DigestError(e.code, who ? `${e.message} (in ${who})` : e.message, { location, hint: e.hint, cause: e, details: e.details });
   }
 
   private inline(source: string, path: PathSegment[]): CompiledTemplate | null {
@@ -391,13 +395,17 @@ class Loader {
     const alerts = job.alerts ? this.alerts(job.alerts, [...p, 'alerts']) : undefined;
     const attachments = this.attachments(job.attachments, [...p, 'attachments'], job.for_each !== undefined);
     const conditions = await compileConditions(job, p, this.helpers());
-    if (!sources || !template || !targets || !attachments || !conditions) return undefined;
+    // Checked per job: a template shared by jobs in different locales may suit one and not another.
+    const locale = job.locale ?? defaults.locale;
+    const localeProblems = template ? template.localeProblems(locale) : [];
+    for (const e of localeProblems) this.problems.push(this.displayed(e, `job "${job.name}" (locale ${locale})`));
+    if (!sources || !template || !targets || !attachments || !conditions || localeProblems.length > 0) return undefined;
 
     const out: JobConfig = {
       name: job.name,
       schedule: job.schedule.trim(),
       timezone: job.timezone ?? defaults.timezone,
-      locale: job.locale ?? defaults.locale,
+      locale,
       enabled: job.enabled,
       sources,
       namedSources: job.sources !== undefined,

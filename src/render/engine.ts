@@ -18,6 +18,8 @@ import { DigestError, formatLocation } from '../errors.js';
 import { RENDER_DEFAULTS } from './defaults.js';
 import { escapeMarkdown, finalizeMarkdown, normalizeOutput } from './escape.js';
 import { HELPER_NAMES, registerHelpers, type RenderData } from './helpers.js';
+import { closest } from './suggest.js';
+import { checkHelperCalls, localeProblems, type HelperCall } from './check.js';
 import { templateError, type HbsLoc, type TemplateSite } from './location.js';
 import type {
   CompiledTemplate,
@@ -68,32 +70,6 @@ function escapeValue(value: unknown): string {
 
 function rawValue(value: unknown): string {
   return isSafe(value) ? value.toHTML() : toText(value);
-}
-
-function closest(name: string, candidates: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestD = 3;
-  for (const c of candidates) {
-    const d = editDistance(name.toLowerCase(), c.toLowerCase());
-    if (d < bestD) {
-      best = c;
-      bestD = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 2) return 99;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
 
 function missing(meta: LookupMeta, index: number, holder: unknown): DigestError {
@@ -270,7 +246,12 @@ function checkPartials(ast: hbs.AST.Program, input: CompileInput): void {
   }
 }
 
-function compileSource(env: Env, input: CompileInput): Delegate {
+interface Compiled {
+  delegate: Delegate;
+  calls: HelperCall[];
+}
+
+function compileSource(env: Env, input: CompileInput): Compiled {
   let ast: hbs.AST.Program;
   try {
     ast = env.parse(input.source);
@@ -278,6 +259,7 @@ function compileSource(env: Env, input: CompileInput): Delegate {
     throw syntaxError(e, input.site, env, input.source);
   }
   checkPartials(ast, input);
+  const calls = checkHelperCalls(ast, input.site);
   const options = {
     strict: true,
     data: true,
@@ -290,7 +272,7 @@ function compileSource(env: Env, input: CompileInput): Delegate {
     // What Handlebars.compile does lazily, done now so every error surfaces at load.
     const environment = new env.Compiler().compile(ast, options);
     const spec = new env.JavaScriptCompiler().compile(environment, options, undefined, true);
-    return env.template(spec);
+    return { delegate: env.template(spec), calls };
   } catch (e) {
     throw syntaxError(e, input.site, env, input.source);
   }
@@ -351,6 +333,7 @@ function listTemplates(dir: string): string[] {
 interface Layered {
   delegate: Delegate;
   site: TemplateSite;
+  calls: HelperCall[];
 }
 
 export function createTemplateEngine(options: TemplateEngineOptions): TemplateEngine {
@@ -384,7 +367,7 @@ export function createTemplateEngine(options: TemplateEngineOptions): TemplateEn
   const partialNames = new Set(partialFiles.map((p) => p.name));
   for (const { abs, name } of partialFiles) {
     const site: TemplateSite = { file: displayPath(abs) };
-    const delegate = compileSource(env, { source: readTemplate(abs, undefined, 'partial'), site, partials: partialNames });
+    const { delegate } = compileSource(env, { source: readTemplate(abs, undefined, 'partial'), site, partials: partialNames });
     // A partial runs with its own file in `data`, so helper errors inside it name the partial.
     env.registerPartial(name, ((ctx: unknown, opts: Handlebars.RuntimeOptions) =>
       delegate(ctx, { ...opts, data: withSite(opts?.data, site) })) as unknown as Handlebars.Template);
@@ -401,8 +384,7 @@ export function createTemplateEngine(options: TemplateEngineOptions): TemplateEn
 
   /** A template's source plus its chain of layouts, innermost first. */
   const loadChain = (source: string, site: TemplateSite, seen: string[]): Layered[] => {
-    const delegate = compileSource(env, { source, site, partials: partialNames });
-    const chain: Layered[] = [{ delegate, site }];
+    const chain: Layered[] = [{ ...compileSource(env, { source, site, partials: partialNames }), site }];
     const directive = LAYOUT_DIRECTIVE.exec(source);
     if (!directive) return chain;
     const name = directive[1]!;
@@ -446,6 +428,9 @@ export function createTemplateEngine(options: TemplateEngineOptions): TemplateEn
       const text = finalizeMarkdown(out);
       return raw ? text.trim() : normalizeOutput(text);
     },
+    localeProblems(locale: string): DigestError[] {
+      return chain.flatMap((layer) => localeProblems(layer.calls, layer.site, locale));
+    },
   });
 
   return {
@@ -471,8 +456,8 @@ export function createTemplateEngine(options: TemplateEngineOptions): TemplateEn
         throw new DigestError('E_TEMPLATE', 'inline template must be a string', { location: { ...origin } });
       }
       const site: TemplateSite = { file: origin.file, origin };
-      const delegate = compileSource(env, { source, site, raw: inlineOptions.raw, partials: partialNames });
-      return makeTemplate(`<inline> ${formatLocation(origin)}`, source, [{ delegate, site }], Boolean(inlineOptions.raw));
+      const compiled = compileSource(env, { source, site, raw: inlineOptions.raw, partials: partialNames });
+      return makeTemplate(`<inline> ${formatLocation(origin)}`, source, [{ ...compiled, site }], Boolean(inlineOptions.raw));
     },
     partialNames(): string[] {
       return [...partialNames].sort();

@@ -1,3 +1,5 @@
+import type { DigestError } from '../errors.js';
+
 /** A template compiled at config load. Rendering never re-parses. */
 export interface RenderOptions {
   locale: string;
@@ -10,6 +12,8 @@ export interface CompiledTemplate {
   source: string;
   /** Throws DigestError E_TEMPLATE with file, line and missing path or helper name. */
   render(context: Record<string, unknown>, options: RenderOptions): string;
+  /** What can be known once a job's locale is: `{{plural n "задача"}}` lacks forms in ru-RU. */
+  localeProblems(locale: string): DigestError[];
 }
 
 /** Where an inline template (target id, button text/url) sits in the config: errors point here. */

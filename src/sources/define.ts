@@ -49,15 +49,27 @@ export interface SourceContext<O = unknown> {
   reportEmpty?: (reason: string) => void;
 }
 
+/** What `check` gets: no period, no network, no Pachca. */
+export interface SourceCheckContext<O = unknown> {
+  job: { name: string };
+  options: O;
+  configDir: string;
+}
+
 export interface SourceDefinition<S extends z.ZodType = z.ZodType> {
   name: string;
   description?: string;
   options: S;
   collect(ctx: SourceContext<z.output<S>>): Promise<unknown> | unknown;
+  /**
+   * Optional: what `validate` can check without running the source or touching the network (a file
+   * exists and parses, a query prepares, a program is on PATH). Throws SourceError; reads only.
+   */
+  check?(ctx: SourceCheckContext<z.output<S>>): Promise<void> | void;
 }
 
 export function defineSource<S extends z.ZodType>(def: SourceDefinition<S>): SourceDefinition<S> {
-  if (!def || typeof def.name !== 'string' || typeof def.collect !== 'function' || !def.options) {
+  if (!def || typeof def.name !== 'string' || typeof def.collect !== 'function' || !def.options || (def.check !== undefined && typeof def.check !== 'function')) {
     throw new TypeError('defineSource({ name, options, collect }) needs a name, a zod options schema and a collect function');
   }
   return def;

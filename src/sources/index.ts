@@ -1,5 +1,5 @@
 export { defineSource } from './define.js';
-export type { Period, SourceContext, SourceDefinition } from './define.js';
+export type { Period, SourceCheckContext, SourceContext, SourceDefinition } from './define.js';
 export { SourceError, isTransient } from './errors.js';
 export type { SourceErrorOptions } from './errors.js';
 export { resolveSource, builtinSources, getBuiltinSource, isSourceDefinition } from './resolve.js';
@@ -8,5 +8,5 @@ export { describeSourceOptions, sourceOptionsJsonSchema } from './describe.js';
 export type { SourceOptionInfo } from './describe.js';
 export { parseCsv } from './csv.js';
 export { compileJsonata } from './builtin/http.js';
-export { collectSources, toPlain, SOURCE_DEFAULTS } from './collect.js';
+export { collectSources, sourceLabel, toPlain, SOURCE_DEFAULTS } from './collect.js';
 export type { BaseSourceContext, CollectOptions, CollectResult } from './collect.js';

@@ -112,6 +112,10 @@ describe('a newcomer following the README', () => {
     expect(render.stdout).toContain('Продажи за');
     const validate = await cli(['validate']);
     expect(validate.code).toBe(0);
+    // For CI: every enabled shipped job renders against its real (local) data.
+    const rendered = await cli(['validate', '--render']);
+    expect(rendered.code, rendered.stderr).toBe(0);
+    expect(rendered.stdout).toContain('✓ daily-sales: renders 1 message(s)');
     const list = await cli(['list']);
     expect(list.code).toBe(0);
     expect(list.stdout).toContain('daily-sales');

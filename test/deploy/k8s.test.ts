@@ -6,7 +6,7 @@ import type { CompiledTemplate } from '../../src/render/types.js';
 import { DigestError } from '../../src/errors.js';
 import { cronJobName, referencedEnv, renderK8sManifests, toCronJobSchedule, K8S_DEFAULTS } from '../../src/deploy/k8s.js';
 
-const template = (file: string): CompiledTemplate => ({ file, source: 'x', render: () => 'x' });
+const template = (file: string): CompiledTemplate => ({ file, source: 'x', render: () => 'x', localeProblems: () => [] });
 
 function job(over: Partial<JobConfig> & { name: string }): JobConfig {
   return {

@@ -140,10 +140,13 @@ describe('compileFile', () => {
   });
 
   it('unknown helpers are reported with a suggestion', () => {
-    const t = engine.compileInline('{{numbr 5}}', { file: 'jobs.config.yaml', line: 4, column: 11, path: 'jobs[0].x' });
-    const e = catchError(() => t.render({}, ru));
-    expect(e.message).toBe('unknown helper or field "numbr" (template column 3)');
-    expect(e.hint).toBe('did you mean the helper "number"?');
+    // Called with an argument, it can only be a helper: reported at compile time, before any data.
+    const e = catchError(() => engine.compileInline('{{numbr 5}}', { file: 'jobs.config.yaml', line: 4, column: 11, path: 'jobs[0].x' }));
+    expect(e.message).toBe('unknown helper "numbr" (template column 1)');
+    expect(e.hint).toBe('did you mean "number"?');
+    // A bare name may be a field: it compiles, and only the render knows.
+    const bare = engine.compileInline('{{numbr}}', { file: 'jobs.config.yaml', line: 4, column: 11, path: 'jobs[0].x' });
+    expect(catchError(() => bare.render({}, ru)).message).toMatch(/"numbr" is not defined/);
   });
 });
 

@@ -1,6 +1,5 @@
 /** Commands that read the config and print: validate, list, render, schema, sources, history, k8s. */
 import { readFile } from 'node:fs/promises';
-import { relative } from 'node:path';
 import { DigestError, EXIT } from '../../errors.js';
 import { describeCron, nextSlots, parseCron, formatInZone } from '../../scheduler/index.js';
 import { runJob } from '../../pipeline/run.js';
@@ -21,14 +20,6 @@ import {
 import { resolveSlot } from './run-job.js';
 import { silentLogger } from '../../observability/logger.js';
 import { scrubSecrets } from '../../observability/secrets.js';
-
-export async function validateCommand(g: GlobalOptions, io: Io): Promise<number> {
-  const config = await loadConfigFor(g, io);
-  const enabled = config.jobs.filter((j) => j.enabled).length;
-  for (const w of config.warnings) io.err(`warning: ${w}`);
-  io.out(`✓ ${relative(io.cwd, config.file) || config.file}: ${config.jobs.length} job(s), ${enabled} enabled; sources, schedules and templates are valid`);
-  return EXIT.OK;
-}
 
 export async function listCommand(g: GlobalOptions, io: Io, now = new Date()): Promise<number> {
   const config = await loadConfigFor(g, io);

@@ -1,4 +1,5 @@
-import { isAbsolute, resolve } from 'node:path';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { defineSource } from '../define.js';
 import { SourceError } from '../errors.js';
@@ -31,14 +32,28 @@ export default defineSource({
       max_output: z.number().int().positive().default(COMMAND_DEFAULTS.maxOutput).describe('Largest accepted stdout, bytes'),
     })
     .strict(),
+  // Without running it: the working directory exists and the program is an executable file.
+  async check(ctx) {
+    const o = ctx.options;
+    const cwd = workDir(ctx.configDir, o.cwd);
+    if (!isDirectory(cwd)) throw new SourceError(`working directory not found: ${cwd}`, { hint: '`cwd:` is relative to the directory of the config file.' });
+    const name = o.argv[0]!;
+    // A program named by a placeholder is only known at run time.
+    if (name.includes('{{')) return;
+    const found = name.includes('/') ? [programPath(cwd, name)] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, name));
+    if (found.some(isExecutable)) return;
+    const there = found.find((f) => existsSync(f));
+    throw new SourceError(there ? `${name} is not executable: ${there}` : `program not found: ${name}`, {
+      hint: there ? `chmod +x ${there}` : name.includes('/') ? `Relative programs are resolved against ${cwd}.` : 'It is looked up in PATH; give a path (./scripts/x.sh) for a program next to the config.',
+    });
+  },
   async collect(ctx) {
     const o = ctx.options;
     const { spawn } = await import('node:child_process');
     const values = placeholderValues(ctx);
     const argv = o.argv.map((a) => fillPlaceholders(a, values));
-    const cwd = o.cwd ? (isAbsolute(o.cwd) ? o.cwd : resolve(ctx.configDir, o.cwd)) : ctx.configDir;
-    let prog = argv[0]!;
-    if (prog.includes('/') && !isAbsolute(prog)) prog = resolve(cwd, prog);
+    const cwd = workDir(ctx.configDir, o.cwd);
+    const prog = programPath(cwd, argv[0]!);
     const env: Record<string, string> = {};
     for (const name of ['PATH', ...(o.env_allow ?? [])]) {
       const v = process.env[name];
@@ -127,3 +142,29 @@ export default defineSource({
     });
   },
 });
+
+function workDir(configDir: string, cwd: string | undefined): string {
+  return cwd ? (isAbsolute(cwd) ? cwd : resolve(configDir, cwd)) : configDir;
+}
+
+/** `./x.sh` and `bin/x` are relative to the working directory; a bare name is looked up in PATH. */
+function programPath(cwd: string, prog: string): string {
+  return prog.includes('/') && !isAbsolute(prog) ? resolve(cwd, prog) : prog;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}

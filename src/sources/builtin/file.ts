@@ -36,35 +36,43 @@ export default defineSource({
     })
     .strict(),
   async collect(ctx) {
-    const { path, delimiter } = ctx.options;
-    const file = isAbsolute(path) ? path : resolve(ctx.configDir, path);
-    const ext = extname(file).toLowerCase();
-    const format = ctx.options.format ?? FORMAT_BY_EXT[ext];
-    if (!format) {
-      throw new SourceError(`cannot tell the format of ${file} from its extension`, {
-        hint: 'Set `format: json | yaml | csv` in the source options.',
-      });
-    }
-    let text: string;
-    try {
-      text = await readFile(file, { encoding: 'utf8', signal: ctx.signal });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') {
-        throw new SourceError(`file not found: ${file}`, {
-          hint: 'Relative paths are resolved against the directory of the config file.',
-        });
-      }
-      throw new SourceError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
-    }
-    if (format === 'csv') {
-      const { rows } = parseCsv(text, { delimiter: delimiter ?? (ext === '.tsv' ? '\t' : undefined), file });
-      return { rows, count: rows.length };
-    }
-    if (format === 'json') return parseJson(text, file);
-    return parseYaml(text, file);
+    return await readSourceFile(ctx.configDir, ctx.options, ctx.signal);
+  },
+  // Reading and parsing is all this source does, and it only reads: the check is the real thing.
+  async check(ctx) {
+    await readSourceFile(ctx.configDir, ctx.options);
   },
 });
+
+async function readSourceFile(configDir: string, options: { path: string; format?: 'json' | 'yaml' | 'csv'; delimiter?: string }, signal?: AbortSignal): Promise<unknown> {
+  const { path, delimiter } = options;
+  const file = isAbsolute(path) ? path : resolve(configDir, path);
+  const ext = extname(file).toLowerCase();
+  const format = options.format ?? FORMAT_BY_EXT[ext];
+  if (!format) {
+    throw new SourceError(`cannot tell the format of ${file} from its extension`, {
+      hint: 'Set `format: json | yaml | csv` in the source options.',
+    });
+  }
+  let text: string;
+  try {
+    text = await readFile(file, { encoding: 'utf8', ...(signal ? { signal } : {}) });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new SourceError(`file not found: ${file}`, {
+        hint: 'Relative paths are resolved against the directory of the config file.',
+      });
+    }
+    throw new SourceError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  if (format === 'csv') {
+    const { rows } = parseCsv(text, { delimiter: delimiter ?? (ext === '.tsv' ? '\t' : undefined), file });
+    return { rows, count: rows.length };
+  }
+  if (format === 'json') return parseJson(text, file);
+  return parseYaml(text, file);
+}
 
 function parseJson(text: string, file: string): unknown {
   try {

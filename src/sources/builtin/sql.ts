@@ -71,6 +71,7 @@ export default defineSource({
     if (truncated) ctx.note?.(`only the first ${o.max_rows} rows were kept (raise max_rows or aggregate in SQL)`);
     return { ...(rows[0] ?? {}), rows, count: rows.length, truncated };
   },
+  check: (ctx) => checkSql(ctx.configDir, ctx.options),
 });
 
 function driverFromUrl(url: string): 'postgres' | 'sqlite' {
@@ -188,29 +189,66 @@ function pgTypeParser(fallback: (oid: number, format?: any) => any) {
   };
 }
 
+/** Opens the SQLite file read-only and prepares the query: shared by the run and `validate`. */
+function prepareSqlite(
+  Database: typeof import('better-sqlite3'),
+  configDir: string,
+  o: SqlOptions,
+  busyMs: number,
+): { db: import('better-sqlite3').Database; stmt: import('better-sqlite3').Statement; names: string[] } {
+  let path = o.url.replace(/^sqlite:/i, '');
+  if (path.startsWith('//')) path = path.slice(2);
+  const file = isAbsolute(path) ? path : resolve(configDir, path);
+  if (!existsSync(file)) {
+    throw new SourceError(`SQLite database not found: ${file}`, { hint: 'sqlite:PATH is relative to the directory of the config file.' });
+  }
+  const { text, names } = translateNamedParams(o.query, 'sqlite');
+  let db: import('better-sqlite3').Database | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true, timeout: busyMs });
+    const stmt = db.prepare(text);
+    if (!stmt.reader) {
+      throw new SourceError('the query returns no rows: the sql source runs one SELECT', { hint: 'Write a SELECT (or WITH … SELECT).' });
+    }
+    return { db, stmt, names };
+  } catch (err) {
+    db?.close();
+    throw sqliteError(err);
+  }
+}
+
+function sqliteError(err: unknown): SourceError {
+  if (err instanceof SourceError) return err;
+  const e = err as Error & { code?: string };
+  return new SourceError(`${e.message}${e.code ? ` (${e.code})` : ''}`, {
+    transient: e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED',
+    hint: /readonly/i.test(e.message) ? 'The sql source is read-only: only SELECT queries are allowed.' : undefined,
+    cause: err,
+  });
+}
+
+/** `validate`: the SQLite file opens and the query prepares, with known parameters. PostgreSQL needs the network: not checked. */
+async function checkSql(configDir: string, o: SqlOptions): Promise<void> {
+  if ((o.driver ?? driverFromUrl(o.url)) !== 'sqlite') return;
+  const Database = (await import('better-sqlite3')).default;
+  const { db, names } = prepareSqlite(Database, configDir, o, SQL_DEFAULTS.sqliteBusyMs);
+  db.close();
+  const known = new Set<string>([...SQL_BUILTIN_PARAMS, ...Object.keys(o.params ?? {})]);
+  pickParams(names, Object.fromEntries([...known].map((k) => [k, null])));
+}
+
 async function querySqlite(
   ctx: SourceContext<SqlOptions>,
   o: SqlOptions,
   values: Record<string, ParamValue>,
 ): Promise<{ rows: Row[]; truncated: boolean }> {
-  let path = o.url.replace(/^sqlite:/i, '');
-  if (path.startsWith('//')) path = path.slice(2);
-  const file = isAbsolute(path) ? path : resolve(ctx.configDir, path);
-  if (!existsSync(file)) {
-    throw new SourceError(`SQLite database not found: ${file}`, { hint: 'sqlite:PATH is relative to the directory of the config file.' });
-  }
-  const { text, names } = translateNamedParams(o.query, 'sqlite');
-  const bound = Object.fromEntries(
-    Object.entries(pickParams(names, values)).map(([k, v]) => [k, typeof v === 'boolean' ? (v ? 1 : 0) : v]),
-  );
   const Database = (await import('better-sqlite3')).default;
-  let db: import('better-sqlite3').Database | undefined;
+  const busyMs = Math.min(ctx.timeoutMs ?? SQL_DEFAULTS.sqliteBusyMs, SQL_DEFAULTS.sqliteBusyMs);
+  const { db, stmt, names } = prepareSqlite(Database, ctx.configDir, o, busyMs);
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true, timeout: Math.min(ctx.timeoutMs ?? SQL_DEFAULTS.sqliteBusyMs, SQL_DEFAULTS.sqliteBusyMs) });
-    const stmt = db.prepare(text);
-    if (!stmt.reader) {
-      throw new SourceError('the query returns no rows: the sql source runs one SELECT', { hint: 'Write a SELECT (or WITH … SELECT).' });
-    }
+    const bound = Object.fromEntries(
+      Object.entries(pickParams(names, values)).map(([k, v]) => [k, typeof v === 'boolean' ? (v ? 1 : 0) : v]),
+    );
     const rows: Row[] = [];
     let truncated = false;
     for (const row of (names.length > 0 ? stmt.iterate(bound) : stmt.iterate()) as Iterable<Row>) {
@@ -222,14 +260,8 @@ async function querySqlite(
     }
     return { rows, truncated };
   } catch (err) {
-    if (err instanceof SourceError) throw err;
-    const e = err as Error & { code?: string };
-    throw new SourceError(`${e.message}${e.code ? ` (${e.code})` : ''}`, {
-      transient: e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED',
-      hint: /readonly/i.test(e.message) ? 'The sql source is read-only: only SELECT queries are allowed.' : undefined,
-      cause: err,
-    });
+    throw sqliteError(err);
   } finally {
-    db?.close();
+    db.close();
   }
 }
