@@ -131,6 +131,8 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
   deps.events.emit('run:start', { job: job.name, slot, attempt: outcome.attempts });
 
   const controller = new AbortController();
+  // The abort timer cannot fire during a synchronous render; the render checks this itself.
+  const deadline = Date.now() + job.timeoutMs;
   const timeout = setTimeout(
     () => controller.abort(new DigestError('E_TIMEOUT', `job "${job.name}" exceeded its timeout of ${Math.round(job.timeoutMs / 1000)}s`, { hint: 'Raise `timeout` for the job or make its sources faster.' })),
     job.timeoutMs,
@@ -208,7 +210,7 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
     // messages in flight. With attachments every file is rendered before the first post (bad data
     // fails the run whole), so that plan is built up front.
     if (req.dryRun || job.attachments?.length) {
-      const plan = planMessages(job, context);
+      const plan = planMessages(job, context, deadline);
       outcome.messages = plan.messages;
       if (plan.messages.length === 0) {
         return await finishSkipped(plan.emptyCount > 0 ? 'the template rendered empty text' : 'for_each produced no items');
@@ -227,7 +229,7 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
       const total = planSize(job, context);
       if (total === 0) return await finishSkipped('for_each produced no items');
       const counts = { empty: 0 };
-      const planned = streamMessages(streamPlan(job, context, counts));
+      const planned = streamMessages(streamPlan(job, context, counts, deadline));
       const sent = await deliver(deps, job, planned, total, run, store, outcome, controller.signal, previousRun, req.force ?? false);
       if (sent === 0) return await finishSkipped(counts.empty > 0 ? 'the template rendered empty text' : 'every recipient is unsubscribed');
     }
