@@ -49,9 +49,10 @@ export function baseContext(job: JobConfig, parts: Omit<RenderContext, 'job'>): 
   };
 }
 
-export function planMessages(job: JobConfig, context: RenderContext): Plan {
+/** `deadline` (epoch ms, the run's timeout) stops a template still rendering then (see render/budget.ts). */
+export function planMessages(job: JobConfig, context: RenderContext, deadline?: number): Plan {
   const counts = { empty: 0 };
-  const groups = [...streamPlan(job, context, counts)];
+  const groups = [...streamPlan(job, context, counts, deadline)];
   return { messages: groups.flatMap((g) => g.messages), emptyCount: counts.empty, groups };
 }
 
@@ -78,8 +79,8 @@ export function planSize(job: JobConfig, context: RenderContext): number {
  * recipients holds only the messages in flight, not all of them. Items that render empty yield
  * nothing and count in `counts.empty`.
  */
-export function* streamPlan(job: JobConfig, context: RenderContext, counts: { empty: number }): Generator<Plan['groups'][number]> {
-  const opts: RenderOptions = { locale: job.locale, timezone: job.timezone };
+export function* streamPlan(job: JobConfig, context: RenderContext, counts: { empty: number }, deadline?: number): Generator<Plan['groups'][number]> {
+  const opts: RenderOptions = { locale: job.locale, timezone: job.timezone, ...(deadline !== undefined ? { deadline } : {}) };
   const items = planItems(job, context);
   for (let i = 0; i < items.length; i++) {
     const index = job.forEach ? i : null;

@@ -18,4 +18,11 @@ export const RENDER_DEFAULTS = {
   dateFormat: 'd MMMM yyyy, HH:mm',
   /** How deep `{{!< layout}}` may nest before it is treated as a cycle. */
   maxLayoutDepth: 5,
+  /**
+   * The longest one render may block the process, whatever the job's timeout: a daemon keeps
+   * answering /healthz and renewing leases (see budget.ts). Real digests render in milliseconds.
+   */
+  maxRenderMs: 3_000,
+  /** The most characters one render may produce (Pachca posts far less; see budget.ts). */
+  maxRenderOutput: 5_000_000,
 } as const;

@@ -16,6 +16,7 @@ import { excerpt, findSyntaxProblem } from './syntax.js';
 import { DateTime } from 'luxon';
 import { DigestError, formatLocation } from '../errors.js';
 import { RENDER_DEFAULTS } from './defaults.js';
+import { budgetHelpers, produced, step, withBudget } from './budget.js';
 import { escapeMarkdown, finalizeMarkdown, normalizeOutput } from './escape.js';
 import { HELPER_NAMES, registerHelpers, type RenderData } from './helpers.js';
 import { closest } from './suggest.js';
@@ -65,11 +66,15 @@ function isSafe(value: unknown): value is { toHTML(): string } {
 }
 
 function escapeValue(value: unknown): string {
-  return isSafe(value) ? value.toHTML() : escapeMarkdown(toText(value));
+  const out = isSafe(value) ? value.toHTML() : escapeMarkdown(toText(value));
+  produced(out.length);
+  return out;
 }
 
 function rawValue(value: unknown): string {
-  return isSafe(value) ? value.toHTML() : toText(value);
+  const out = isSafe(value) ? value.toHTML() : toText(value);
+  produced(out.length);
+  return out;
 }
 
 function missing(meta: LookupMeta, index: number, holder: unknown): DigestError {
@@ -105,6 +110,7 @@ function missing(meta: LookupMeta, index: number, holder: unknown): DigestError 
 }
 
 function checkedLookup(container: { lookupProperty(o: unknown, k: string): unknown }, base: unknown, meta: LookupMeta): unknown {
+  step(meta.site, meta.loc);
   let cur = base;
   const last = meta.parts.length - 1;
   for (let i = 0; i <= last; i++) {
@@ -341,6 +347,8 @@ export function createTemplateEngine(options: TemplateEngineOptions): TemplateEn
   const env = Handlebars.create() as Env;
   installCompiler(env);
   registerHelpers(env);
+  // Built-ins (each, if, with, lookup, blockHelperMissing) and ours; the three below step themselves.
+  budgetHelpers(env.helpers);
   env.registerHelper(LOOKUP, checkedLookup as any);
   env.registerHelper(ESCAPE, escapeValue as any);
   env.registerHelper(RAW, rawValue as any);
@@ -421,12 +429,14 @@ export function createTemplateEngine(options: TemplateEngineOptions): TemplateEn
         throw templateError(first.site, undefined, 'render context must be an object');
       }
       const data = (site: TemplateSite): RenderData => ({ locale: renderOptions.locale, timezone: renderOptions.timezone, site });
-      let out = runDelegate(first.delegate, context, data(first.site));
-      for (const layer of chain.slice(1)) {
-        out = runDelegate(layer.delegate, { ...context, body: new Handlebars.SafeString(out) }, data(layer.site));
-      }
-      const text = finalizeMarkdown(out);
-      return raw ? text.trim() : normalizeOutput(text);
+      return withBudget(first.site, renderOptions.deadline, () => {
+        let out = runDelegate(first.delegate, context, data(first.site));
+        for (const layer of chain.slice(1)) {
+          out = runDelegate(layer.delegate, { ...context, body: new Handlebars.SafeString(out) }, data(layer.site));
+        }
+        const text = finalizeMarkdown(out);
+        return raw ? text.trim() : normalizeOutput(text);
+      });
     },
     localeProblems(locale: string): DigestError[] {
       return chain.flatMap((layer) => localeProblems(layer.calls, layer.site, locale));

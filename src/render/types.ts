@@ -4,6 +4,8 @@ import type { DigestError } from '../errors.js';
 export interface RenderOptions {
   locale: string;
   timezone: string;
+  /** Epoch ms: the job's deadline; a render still running then stops with E_TEMPLATE (see budget.ts). */
+  deadline?: number;
 }
 
 export interface CompiledTemplate {

@@ -3,20 +3,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import commandSource from '../../src/sources/builtin/command.js';
 import { SourceError } from '../../src/sources/errors.js';
+import { alive, gone } from '../helpers/processes.js';
 import { run, tempDir } from './helpers.js';
 
 const { dir, cleanup } = tempDir('pachca-digest-cmd-');
 afterAll(cleanup);
 const node = process.execPath;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('command source', () => {
   it('runs a program without a shell and parses its JSON stdout', async () => {
@@ -74,7 +66,31 @@ describe('command source', () => {
     expect(alive(grandchild)).toBe(true);
     ac.abort(new Error('deadline'));
     await expect(p).rejects.toThrow('deadline');
-    for (let i = 0; i < 100 && alive(grandchild); i++) await new Promise((r) => setTimeout(r, 20));
-    expect(alive(grandchild)).toBe(false);
+    expect(await gone(grandchild)).toBe(true);
   });
+});
+
+describe('command source: a child left holding stdout', () => {
+  it('resolves on the program exit and kills the child it left behind', async () => {
+    const pidFile = join(dir, 'orphan.pid');
+    // The program prints its JSON and exits; its `sleep 60` keeps the same stdout open.
+    const script = join(dir, 'orphan.sh');
+    writeFileSync(script, `#!/bin/sh\nsleep 60 &\necho $! > ${pidFile}\necho '{"deploys": 4}'\n`);
+    chmodSync(script, 0o755);
+    const started = Date.now();
+    expect(await run(commandSource, { argv: [script] })).toEqual({ deploys: 4 });
+    // Without resolving on exit this would wait for the sleep (60 s); generous for a loaded machine.
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const orphan = Number(readFileSync(pidFile, 'utf8'));
+    expect(await gone(orphan)).toBe(true);
+  }, 30_000);
+
+  it('keeps everything the program wrote before it exited', async () => {
+    const script = join(dir, 'big-orphan.sh');
+    // 300 KB of JSON (more than a pipe buffer) written, then exit, with a child holding stdout.
+    writeFileSync(script, `#!/bin/sh\nsleep 60 &\n${node} -e 'process.stdout.write(JSON.stringify({ rows: Array.from({ length: 30000 }, (_, i) => i) }))'\n`);
+    chmodSync(script, 0o755);
+    const out = await run(commandSource, { argv: [script] });
+    expect(out.rows).toHaveLength(30000);
+  }, 30_000);
 });

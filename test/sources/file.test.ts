@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import fileSource from '../../src/sources/builtin/file.js';
+import { SourceError } from '../../src/sources/errors.js';
 import { run, tempDir } from './helpers.js';
 
 const { dir, cleanup } = tempDir();
@@ -41,6 +43,20 @@ describe('file source', () => {
     writeFileSync(join(dir, 'data.dat'), '1');
     await expect(run(fileSource, { path: 'data.dat' }, { configDir: dir })).rejects.toThrow(/cannot tell the format/);
   });
+
+  it('refuses a FIFO without waiting for a writer, and a device', async () => {
+    const fifo = join(dir, 'feed.json');
+    execFileSync('mkfifo', [fifo]);
+    // Without the check, opening a FIFO with no writer blocks (libuv's thread pool) forever.
+    const started = Date.now();
+    await expect(run(fileSource, { path: 'feed.json' }, { configDir: dir })).rejects.toThrow(`${fifo} is a FIFO (named pipe), not a regular file`);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const err = await run(fileSource, { path: '/dev/zero', format: 'json' }).catch((e: unknown) => e as SourceError);
+    expect(err).toBeInstanceOf(SourceError);
+    expect(err.message).toBe('/dev/zero is a device, not a regular file');
+    expect(err.hint).toMatch(/command/);
+    await expect(run(fileSource, { path: dir, format: 'json' })).rejects.toThrow(`${dir} is a directory, not a regular file`);
+  }, 20_000);
 
   it('rejects unknown options', () => {
     expect(fileSource.options.safeParse({ path: 'a.csv', sep: ';' }).success).toBe(false);

@@ -12,6 +12,8 @@ export const COMMAND_DEFAULTS = {
   stderrTail: 800,
   /** Between SIGTERM and SIGKILL when the deadline passes. */
   killGraceMs: 2_000,
+  /** After the program exits, how long its stdout may still deliver what was already written. */
+  drainMs: 1_000,
 } as const;
 
 /**
@@ -114,11 +116,21 @@ export default defineSource({
           cause: err,
         });
       });
-      child.on('close', (code, signal) => {
+      // Resolve on the program's exit, not on stdout's end: a child it left behind may hold the pipe
+      // open forever. The leader is gone, so its process group is killed (SIGKILL: nothing of it
+      // may outlive the run), then stdout gets a moment to drain what was already written.
+      let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+      let drainTimer: NodeJS.Timeout | undefined;
+      let done = false;
+      const finish = () => {
+        if (done || !exited) return;
+        done = true;
         ctx.signal.removeEventListener('abort', onAbort);
-        // The leader exited; make sure nothing it started lingers (a no-op when the group is empty).
-        if (signal === null) killGroup('SIGKILL');
         if (killTimer) clearTimeout(killTimer);
+        if (drainTimer) clearTimeout(drainTimer);
+        child.stdout!.destroy();
+        child.stderr!.destroy();
+        const { code, signal } = exited;
         if (ctx.signal.aborted) return reject(ctx.signal.reason);
         if (failure) return reject(failure);
         const tail = errTail.trim().slice(-COMMAND_DEFAULTS.stderrTail);
@@ -138,6 +150,15 @@ export default defineSource({
             }),
           );
         }
+      };
+      child.on('exit', (code, signal) => {
+        exited = { code, signal };
+        killGroup('SIGKILL');
+        drainTimer = setTimeout(finish, COMMAND_DEFAULTS.drainMs);
+      });
+      child.on('close', (code, signal) => {
+        exited ??= { code, signal };
+        finish();
       });
     });
   },

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { extname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { defineSource } from '../define.js';
@@ -54,9 +55,25 @@ async function readSourceFile(configDir: string, options: { path: string; format
       hint: 'Set `format: json | yaml | csv` in the source options.',
     });
   }
-  let text: string;
+  const text = await readRegularFile(file, signal);
+  if (format === 'csv') {
+    const { rows } = parseCsv(text, { delimiter: delimiter ?? (ext === '.tsv' ? '\t' : undefined), file });
+    return { rows, count: rows.length };
+  }
+  if (format === 'json') return parseJson(text, file);
+  return parseYaml(text, file);
+}
+
+/**
+ * Reads a regular file only. A FIFO would block the run until someone writes to it and a device
+ * (/dev/zero, /dev/urandom) never ends, so both are refused: opened with O_NONBLOCK (opening a FIFO
+ * without a writer does not wait), then checked with fstat on that same descriptor (no race with
+ * a rename between the check and the read).
+ */
+async function readRegularFile(file: string, signal: AbortSignal | undefined): Promise<string> {
+  let handle: FileHandle;
   try {
-    text = await readFile(file, { encoding: 'utf8', ...(signal ? { signal } : {}) });
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
@@ -66,12 +83,21 @@ async function readSourceFile(configDir: string, options: { path: string; format
     }
     throw new SourceError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
-  if (format === 'csv') {
-    const { rows } = parseCsv(text, { delimiter: delimiter ?? (ext === '.tsv' ? '\t' : undefined), file });
-    return { rows, count: rows.length };
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) {
+      const kind = stat.isFIFO() ? 'a FIFO (named pipe)' : stat.isDirectory() ? 'a directory' : stat.isSocket() ? 'a socket' : 'a device';
+      throw new SourceError(`${file} is ${kind}, not a regular file`, {
+        hint: 'A `file` source reads a regular JSON, YAML or CSV file; for a stream use a `command` source.',
+      });
+    }
+    return await handle.readFile({ encoding: 'utf8', ...(signal ? { signal } : {}) });
+  } catch (err) {
+    if (err instanceof SourceError) throw err;
+    throw new SourceError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    await handle.close();
   }
-  if (format === 'json') return parseJson(text, file);
-  return parseYaml(text, file);
 }
 
 function parseJson(text: string, file: string): unknown {
