@@ -648,7 +648,7 @@ class Loader {
     const rows = allRows
       ? (raw as RawButton[][]).map((row, r) => ({ row, path: [...path, r] }))
       : [{ row: raw as RawButton[], path }];
-    const { buttonsPerRow, buttonsTotal } = D.limits;
+    const { buttonsPerRow, buttonsTotal, buttonTextMax } = D.limits;
     let ok = true;
     let total = 0;
     const out: TargetButton[][] = [];
@@ -662,6 +662,13 @@ class Loader {
       const compiled: TargetButton[] = [];
       row.forEach((b, k) => {
         const bp = [...rowPath, k];
+        // Static text is checked here; a templated one when it is rendered (plan).
+        const chars = [...b.text].length;
+        if (!/\{\{/.test(b.text) && chars > buttonTextMax) {
+          this.problem([...bp, 'text'], `button text is ${chars} characters; Pachca allows at most ${buttonTextMax}`, 'shorten the button text; put the details into the message');
+          ok = false;
+          return;
+        }
         const built = 'action' in b ? this.actionButton(b, bp, job, targetIndex) : this.urlButton(b, bp, job);
         if (built) compiled.push(built);
         else ok = false;

@@ -4,6 +4,7 @@
  */
 import { DigestError } from '../errors.js';
 import { isActionButton, type JobConfig, type TargetSpec } from '../config/types.js';
+import { CONFIG_DEFAULTS } from '../config/defaults.js';
 import { encodeButtonData } from '../interactions/payload.js';
 import type { CompiledTemplate, RenderOptions } from '../render/types.js';
 import type { Period } from '../sources/define.js';
@@ -39,6 +40,9 @@ export interface Plan {
   /** Messages by fan-out item with the item's context: attachments are rendered once per item. */
   groups: Array<{ context: RenderContext; messages: PlannedMessage[] }>;
 }
+
+/** The API's limit on a button's text (characters), the one `validate` checks static texts against. */
+const BUTTON_TEXT_MAX = CONFIG_DEFAULTS.limits.buttonTextMax;
 
 const ENTITY: Record<TargetSpec['kind'], EntityType> = { chat: 'discussion', user: 'user', thread: 'thread' };
 
@@ -139,6 +143,12 @@ function renderButtons(target: TargetSpec, ctx: RenderContext, opts: RenderOptio
     const out: MessageButton[] = [];
     for (const b of row) {
       const text = renderTemplate(b.text, ctx, opts).trim();
+      if ([...text].length > BUTTON_TEXT_MAX) {
+        throw new DigestError('E_TEMPLATE', `button text rendered to ${[...text].length} characters; Pachca allows at most ${BUTTON_TEXT_MAX}`, {
+          location: target.position,
+          hint: 'shorten the button text template (e.g. {{truncate item.name 60}}); put the details into the message',
+        });
+      }
       if (isActionButton(b)) {
         if (!text) continue;
         try {
