@@ -431,6 +431,10 @@ class Loader {
     if (attachments.length > 0) out.attachments = attachments;
     if (job.for_each) out.forEach = job.for_each;
     if (job.skip_if) out.skipIf = job.skip_if;
+    if (job.key !== undefined) {
+      if (job.for_each) out.itemKey = job.key;
+      else this.problem([...p, 'key'], '`key` names the items of `for_each`, but the job has no for_each', 'add `for_each: metrics.<list>` or remove `key`');
+    }
     if (alerts) out.alerts = alerts;
     if (job.heartbeat_url) out.heartbeatUrl = job.heartbeat_url;
     return out;

@@ -75,7 +75,11 @@ function planItems(job: JobConfig, context: RenderContext): unknown[] {
 
 /** How many messages the plan has at most (items × targets; empty renders and split parts aside). */
 export function planSize(job: JobConfig, context: RenderContext): number {
-  return planItems(job, context).length * job.targets.length;
+  const items = planItems(job, context);
+  // Keys are checked for the whole list before anything is posted: a clash fails the run whole.
+  const seen = new Set<string>();
+  if (job.itemKey) items.forEach((item, i) => itemKey(job, { ...context, item }, i, seen));
+  return items.length * job.targets.length;
 }
 
 /**
@@ -86,8 +90,9 @@ export function planSize(job: JobConfig, context: RenderContext): number {
 export function* streamPlan(job: JobConfig, context: RenderContext, counts: { empty: number }, deadline?: number): Generator<Plan['groups'][number]> {
   const opts: RenderOptions = { locale: job.locale, timezone: job.timezone, ...(deadline !== undefined ? { deadline } : {}) };
   const items = planItems(job, context);
+  const seen = new Set<string>();
   for (let i = 0; i < items.length; i++) {
-    const index = job.forEach ? i : null;
+    const index = job.forEach ? itemKey(job, { ...context, item: items[i] }, i, seen) : null;
     const base: RenderContext = index === null ? context : { ...context, item: items[i] };
     const ctx: RenderContext = { ...base, attachments: attachmentInfos(job.attachments ?? [], base as unknown as Record<string, unknown>, opts) };
     const group: Plan['groups'][number] = { context: ctx, messages: [] };
@@ -109,6 +114,33 @@ export function* streamPlan(job: JobConfig, context: RenderContext, counts: { em
     }
     if (group.messages.length > 0) yield group;
   }
+}
+
+/**
+ * What names fan-out item `i` in the ledger: its position, or the job's `key:` value (so a
+ * reordered list still edits each item's own message). Two items with one key would share a
+ * message: refused.
+ */
+function itemKey(job: JobConfig, ctx: RenderContext, i: number, seen: Set<string>): string {
+  if (!job.itemKey) return String(i);
+  const value = getPath(ctx, job.itemKey);
+  const where = { ...job.position, path: `${job.position.path}.key` };
+  if ((typeof value !== 'string' && typeof value !== 'number') || String(value).trim() === '') {
+    throw new DigestError('E_SOURCE', `key: "${job.itemKey}" of item ${i} is ${describe(value)}, not a string or number`, {
+      location: where,
+      hint: `every item of ${job.forEach} needs that field; \`pachca-digest render ${job.name} --json\` shows the data`,
+    });
+  }
+  // `~` separates a message's parts in the ledger's keys.
+  const key = `k=${encodeURIComponent(String(value)).replace(/~/g, '%7E')}`;
+  if (seen.has(key)) {
+    throw new DigestError('E_SOURCE', `key: "${job.itemKey}" is ${JSON.stringify(value)} for more than one item of ${job.forEach}`, {
+      location: where,
+      hint: 'point key at a field that is unique per item (an id, a name)',
+    });
+  }
+  seen.add(key);
+  return key;
 }
 
 /** The messages of a plan stream, one at a time. */
