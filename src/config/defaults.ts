@@ -38,6 +38,7 @@ export const CONFIG_DEFAULTS = {
       max_retry_after: msToConfigDuration(CLIENT_DEFAULTS.retry.maxRetryAfterMs),
       max_total: msToConfigDuration(CLIENT_DEFAULTS.retry.maxTotalMs),
       dedupe_lookback: CLIENT_DEFAULTS.retry.dedupeLookback,
+      settle: msToConfigDuration(CLIENT_DEFAULTS.retry.settleMs!),
     },
     timeouts: {
       connect: msToConfigDuration(CLIENT_DEFAULTS.timeouts.connectMs),

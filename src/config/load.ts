@@ -738,6 +738,7 @@ class Loader {
         maxRetryAfterMs: p.retry.max_retry_after,
         maxTotalMs: p.retry.max_total,
         dedupeLookback: p.retry.dedupe_lookback,
+        settleMs: p.retry.settle,
       },
       timeouts: {
         ...CLIENT_DEFAULTS.timeouts,

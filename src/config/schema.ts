@@ -133,6 +133,9 @@ function pachcaSchema() {
           dedupe_lookback: positiveInt()
             .default(t.dedupe_lookback)
             .describe('Recent messages read to check whether an unanswered POST went through'),
+          settle: duration()
+            .prefault(t.settle)
+            .describe('After a POST without a clear answer (timeout, 5xx), how long a slow server may take to store the message before the chat is checked and it is sent again'),
         })
         .prefault({})
         .describe('Retries of failed API calls'),

@@ -94,7 +94,13 @@ export interface Permit {
  * budget) without the client changing.
  */
 export interface CeilingSource {
-  acquire(signal?: AbortSignal, limits?: AcquireOptions): Promise<Permit>;
+  /**
+   * `from`: the bucket the request already passed (its chat for a message write). Waiters are
+   * served round-robin across `from`, so a fan-out interleaves its chats instead of sending one
+   * chat's whole burst back to back at the token rate (the server's per-chat burst may be smaller
+   * than ours).
+   */
+  acquire(signal?: AbortSignal, limits?: AcquireOptions, from?: string): Promise<Permit>;
   /**
    * A 429 the limiter attributes to the token-wide budget: pause it for at least `retryAfterMs`
    * and lower its rate (`sentAt`: when the rejected request left, so one burst of 429s lowers once).

@@ -2,7 +2,7 @@
  * The Pachca API client: paced by the token's shared limiter, retried by the documented policy,
  * and careful never to post a message twice (Pachca has no idempotency key).
  */
-import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { DigestError } from '../errors.js';
 import type { DigestEvents, Emitter } from '../events.js';
 import { backoffDelay, parseRetryAfter, rateLimitWait, sleep } from './backoff.js';
@@ -13,7 +13,9 @@ import {
   type RetrySettings,
   type TimeoutSettings,
 } from './defaults.js';
-import { PachcaApiError, redact, type ApiErrorItem } from './errors.js';
+import { PachcaApiError, redact } from './errors.js';
+import { attempt as attemptOnce, type AttemptResult } from './attempt.js';
+import { excerpt, parseJson, pausedError, responseError, throttledHint, unknownOutcome } from './failures.js';
 import {
   abortError,
   BucketPausedError,
@@ -26,6 +28,8 @@ import {
   type RateLimiter,
 } from './limiter.js';
 import { DEFAULT_PAGE_LIMIT, paginatePages, type PageBody, type PaginateOptions } from './paginate.js';
+import { LandedFinder, type LandedQuery } from './landed.js';
+import { sendParts, type SendMessageOptions } from './send.js';
 import { splitContent, utf8Bytes } from './split.js';
 import type {
   CallOptions,
@@ -79,10 +83,7 @@ export interface MessageCallOptions extends CallOptions {
   dedupeChatId?: number;
 }
 
-export interface SendMessageOptions extends MessageCallOptions {
-  /** Post parts after the first as replies in the first message's thread. */
-  splitToThread?: boolean;
-}
+export type { SendMessageOptions } from './send.js';
 
 export interface WriteCallOptions extends CallOptions {
   /** The message's chat, for pacing when this client has not seen the message before. */
@@ -102,30 +103,6 @@ export interface RequestOptions extends CallOptions {
 
 /** Statuses retried with backoff (Pachca's documented policy). */
 const RETRY_STATUSES = new Set([500, 502, 503, 504]);
-/** Errors raised before the request left this process: retrying them cannot duplicate anything. */
-const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-]);
-/** Errors after which the server may or may not have processed the request. */
-const AMBIGUOUS_CODES = new Set([
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
-  'E_ATTEMPT_TIMEOUT',
-]);
-/** A message created this long before our attempt began may still be ours (clocks differ). */
-const DEDUPE_CLOCK_SKEW_MS = 5_000;
 const CLAIMED_MAX = 10_000;
 
 /** What the process knows about one token, shared by all its clients. */
@@ -148,18 +125,6 @@ function remember<K, V>(m: Map<K, V> | Set<K>, k: K, v?: V, max = CLAIMED_MAX): 
   if (m.size > max) m.delete(m.keys().next().value as K);
 }
 
-class AttemptTimeout extends Error {
-  readonly code = 'E_ATTEMPT_TIMEOUT';
-  constructor(ms: number) {
-    super(`no complete answer within ${ms} ms`);
-    this.name = 'AttemptTimeout';
-  }
-}
-
-type AttemptResult =
-  | { kind: 'response'; status: number; headers: Record<string, string | string[] | undefined>; text: string }
-  | { kind: 'network'; error: Error & { code?: string }; ambiguous: boolean };
-
 export class PachcaClient {
   readonly baseUrl: string;
   readonly retry: RetrySettings;
@@ -172,6 +137,7 @@ export class PachcaClient {
   readonly #ownDispatcher: boolean;
   readonly #ctx: TokenContext;
   readonly #detach: (() => void) | undefined;
+  readonly #landed: LandedFinder;
   #closed = false;
 
   constructor(opts: PachcaClientOptions) {
@@ -200,6 +166,15 @@ export class PachcaClient {
       contexts.set(key, ctx);
     }
     this.#ctx = ctx;
+    const shared = ctx;
+    this.#landed = new LandedFinder({
+      read: (path, query, signal) => this.#call(`GET`, path, { query, bucket: classify('GET', path), signal }),
+      botUserId: () => shared.botUserId,
+      claimed: shared.claimed,
+      entityChats: shared.entityChats,
+      pageSize: Math.max(1, Math.min(50, this.retry.dedupeLookback)),
+      clockSkewMs: this.retry.dedupeClockSkewMs ?? CLIENT_DEFAULTS.retry.dedupeClockSkewMs ?? 5_000,
+    });
     this.#detach = this.#events ? limiter.attach(this.#events) : undefined;
 
     if (opts.dispatcher) {
@@ -254,40 +229,35 @@ export class PachcaClient {
 
   /**
    * Posts content of any length: split into parts of at most maxMessageBytes (paragraphs, then
-   * lines, code blocks kept renderable) and delivered in order. Buttons go on the last part
-   * (on the first with splitToThread, the one people see in the chat). If a later part fails,
-   * the thrown error's `delivered` lists the parts already posted.
+   * lines, code blocks kept renderable) and delivered in order, each reported to `onPart` as it
+   * lands. Parts in `delivered` are not sent again; with `recheck`, each missing part is first
+   * looked for (an earlier attempt may have posted it). If a later part fails, the thrown error's
+   * `delivered` lists the parts posted by this call.
    */
-  async sendMessage(input: CreateMessageInput, opts: SendMessageOptions = {}): Promise<Message[]> {
-    const parts = splitContent(input.content, this.maxMessageBytes);
-    if (parts.length <= 1) return [await this.createMessage(input, opts)];
-    const delivered: Message[] = [];
-    const buttonsOn = opts.splitToThread ? 0 : parts.length - 1;
-    // Files go with the buttons: on the part people see with the buttons, never once per part.
-    const { buttons, files, ...rest } = input;
-    try {
-      let target: { entity_type: CreateMessageInput['entity_type']; entity_id: number; chatId?: number } = {
-        entity_type: input.entity_type,
-        entity_id: input.entity_id,
-        chatId: opts.dedupeChatId,
-      };
-      for (let i = 0; i < parts.length; i++) {
-        const msg: CreateMessageInput = { ...rest, ...target, content: parts[i]! };
-        delete (msg as { chatId?: number }).chatId;
-        if (i === buttonsOn && buttons) msg.buttons = buttons;
-        if (i === buttonsOn && files) msg.files = files;
-        if (i > 0 && opts.splitToThread) delete msg.parent_message_id;
-        delivered.push(await this.createMessage(msg, { signal: opts.signal, dedupeChatId: target.chatId }));
-        if (i === 0 && opts.splitToThread) {
-          const thread = await this.createThread(delivered[0]!.id, { signal: opts.signal });
-          target = { entity_type: 'thread', entity_id: thread.id, chatId: thread.chat_id };
-        }
-      }
-      return delivered;
-    } catch (e) {
-      if (e instanceof Error && delivered.length) Object.assign(e, { delivered });
-      throw e;
-    }
+  sendMessage(input: CreateMessageInput, opts: SendMessageOptions = {}): Promise<Message[]> {
+    return sendParts(this, input, opts);
+  }
+
+  /** The parts sendMessage splits `content` into (one when it fits). */
+  partsOf(content: string): string[] {
+    return splitContent(content, this.maxMessageBytes);
+  }
+
+  /**
+   * The message an earlier attempt to post `input` created, or null when none landed: read from
+   * the target's chat (a thread's and a DM's chat are looked up when not known). One rule for the
+   * client's own retries and for a takeover after a crash.
+   */
+  async findLanded(input: CreateMessageInput, q: LandedQuery): Promise<Message | null> {
+    const found = await this.#landed.find(input, q);
+    if (found) this.#emit('pachca:deduplicated', { chatId: found.chat_id, messageId: found.id });
+    return found;
+  }
+
+  /** Tells the client the chat of a thread or DM target (e.g. from the ledger's earlier deliveries). */
+  rememberChat(target: { entity_type?: EntityType; entity_id: number }, chatId: number): void {
+    const type = target.entity_type ?? 'discussion';
+    if (type !== 'discussion') remember(this.#ctx.entityChats, `${type}:${target.entity_id}`, chatId);
   }
 
   async updateMessage(id: number, input: UpdateMessageInput, opts: WriteCallOptions = {}): Promise<Message> {
@@ -307,6 +277,25 @@ export class PachcaClient {
       scope: this.#messageScope(id, opts.chatId),
       signal: opts.signal,
     });
+  }
+
+  /** updateMessage, or null when the message no longer exists (deleted, 404). */
+  async updateIfPresent(id: number, input: UpdateMessageInput, opts: WriteCallOptions = {}): Promise<Message | null> {
+    return this.updateMessage(id, input, opts).catch((e: unknown) => {
+      if (e instanceof PachcaApiError && e.status === 404) return null;
+      throw e;
+    });
+  }
+
+  /** deleteMessage; false when it was already gone (404). */
+  async deleteIfPresent(id: number, opts: WriteCallOptions = {}): Promise<boolean> {
+    return this.deleteMessage(id, opts).then(
+      () => true,
+      (e: unknown) => {
+        if (e instanceof PachcaApiError && e.status === 404) return false;
+        throw e;
+      },
+    );
   }
 
   async getMessage(id: number, opts: CallOptions = {}): Promise<Message> {
@@ -460,17 +449,21 @@ export class PachcaClient {
     /** When the first attempt that may have created the message began. */
     let ambiguousSince: number | undefined;
 
+    /** When the last attempt that may have created the message ended. */
+    let ambiguousEnd = 0;
+
     /** Looks before posting again (or giving up): a failed attempt may have created the message. */
     const check = async (failure: PachcaApiError): Promise<T | undefined> => {
       const dedupe = spec.dedupe;
-      if (!dedupe || ambiguousSince === undefined || dedupe.chatId === undefined) return undefined;
-      const since = ambiguousSince;
-      const found = await this.#findDelivered(dedupe.input, dedupe.chatId, since, signal).catch((e: unknown) => {
+      if (!dedupe || ambiguousSince === undefined) return undefined;
+      // A server slower than our timeout may still be storing it: wait out the settle window first.
+      const settle = ambiguousEnd + (this.retry.settleMs ?? CLIENT_DEFAULTS.retry.settleMs ?? 0) - Date.now();
+      if (settle > 0) await sleep(settle, signal);
+      const found = await this.findLanded(dedupe.input, { since: ambiguousSince, chatId: dedupe.chatId, signal }).catch((e: unknown) => {
         if (e instanceof DigestError && (e.code === 'E_ABORTED' || e.code === 'E_TIMEOUT')) throw e;
-        throw this.#unknownOutcome(method, path, dedupe.input, failure, e);
+        throw unknownOutcome(method, path, dedupe.input, failure, e);
       });
       if (!found) return undefined;
-      this.#emit('pachca:deduplicated', { chatId: found.chat_id, messageId: found.id });
       this.#learn(method, path, found);
       return { data: found } as T;
     };
@@ -486,7 +479,7 @@ export class PachcaClient {
         permit = await limiter.acquire(cls, key, signal, { maxPauseMs: this.retry.maxRetryAfterMs, deadline });
       } catch (e) {
         if (!(e instanceof BucketPausedError)) throw e;
-        const err = this.#pausedError(method, path, e);
+        const err = pausedError(this.retry, method, path, e);
         const found = await check(err);
         if (found) return found;
         throw err;
@@ -496,7 +489,7 @@ export class PachcaClient {
       const attemptStart = Date.now();
       let r: AttemptResult;
       try {
-        r = await this.#attempt(method, url, bodyText, signal);
+        r = await attemptOnce(this.#dispatcher, this.#token, this.timeouts.requestMs, method, url, bodyText, signal);
       } finally {
         permit.release();
       }
@@ -530,14 +523,14 @@ export class PachcaClient {
               method,
               path,
               status: 429,
-              errors: this.#responseError(method, path, r, retryAfterMs).errors,
+              errors: responseError(this.#token, method, path, r, retryAfterMs).errors,
               retryAfterMs,
               message: `Pachca ${method} ${path} answered 429 Too Many Requests ${rateLimited} times in a row; giving up after retry.rateLimitRetries (${maxRetries}) retries`,
               hint: throttledHint(key, now + retryAfterMs),
             });
           }
           if (retryAfterMs > this.retry.maxRetryAfterMs || now + retryAfterMs > deadline) {
-            const err = this.#responseError(method, path, r, retryAfterMs);
+            const err = responseError(this.#token, method, path, r, retryAfterMs);
             const found = await check(err);
             if (found) return found;
             throw new PachcaApiError({
@@ -570,7 +563,7 @@ export class PachcaClient {
           this.#learn(method, path, data);
           return parsed as T;
         }
-        failure = this.#responseError(method, path, r);
+        failure = responseError(this.#token, method, path, r);
         if (!RETRY_STATUSES.has(status)) throw failure;
         ambiguous = true;
       } else {
@@ -585,9 +578,9 @@ export class PachcaClient {
       }
 
       // A failure worth retrying.
-      if (spec.dedupe && ambiguous) ambiguousSince ??= attemptStart;
-      if (spec.dedupe && ambiguousSince !== undefined && spec.dedupe.chatId === undefined) {
-        throw this.#unknownOutcome(method, path, spec.dedupe.input, failure);
+      if (spec.dedupe && ambiguous) {
+        ambiguousSince ??= attemptStart;
+        ambiguousEnd = Date.now();
       }
       failures++;
       const delayMs = backoffDelay(failures, this.retry);
@@ -609,165 +602,6 @@ export class PachcaClient {
     }
   }
 
-  async #attempt(method: string, url: string, body: string | undefined, signal?: AbortSignal): Promise<AttemptResult> {
-    const ctrl = new AbortController();
-    const ms = this.timeouts.requestMs;
-    const timer = setTimeout(() => ctrl.abort(new AttemptTimeout(ms)), ms);
-    const onAbort = () => ctrl.abort(signal!.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      const headers: Record<string, string> = {
-        authorization: `Bearer ${this.#token}`,
-        accept: 'application/json',
-      };
-      if (body !== undefined) headers['content-type'] = 'application/json; charset=utf-8';
-      const res = await undiciRequest(url, {
-        method: method as Dispatcher.HttpMethod,
-        headers,
-        body,
-        signal: ctrl.signal,
-        dispatcher: this.#dispatcher,
-      });
-      const text = await res.body.text();
-      return { kind: 'response', status: res.statusCode, headers: res.headers, text };
-    } catch (e) {
-      if (signal?.aborted) throw abortError(signal);
-      const err = (ctrl.signal.aborted && ctrl.signal.reason instanceof AttemptTimeout ? ctrl.signal.reason : e) as Error & {
-        code?: string;
-        cause?: { code?: string };
-      };
-      const code = err.code ?? err.cause?.code;
-      if (code && NOT_SENT_CODES.has(code)) return { kind: 'network', error: err, ambiguous: false };
-      if ((code && AMBIGUOUS_CODES.has(code)) || (code && /^E[A-Z]+$/.test(code))) {
-        return { kind: 'network', error: err, ambiguous: true };
-      }
-      throw e; // a bug (invalid argument and the like), not a delivery problem
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    }
-  }
-
-  #responseError(
-    method: string,
-    path: string,
-    r: Extract<AttemptResult, { kind: 'response' }>,
-    retryAfterMs?: number,
-  ): PachcaApiError {
-    const parsed = parseJson(r.text) as
-      | { errors?: ApiErrorItem[]; error?: string; error_description?: string }
-      | undefined;
-    const tok = this.#token;
-    const errors = Array.isArray(parsed?.errors)
-      ? parsed.errors.map((e) => ({
-          key: redact(String(e?.key ?? ''), tok),
-          value: e?.value == null ? null : redact(String(e.value), tok),
-          message: redact(String(e?.message ?? ''), tok),
-          code: String(e?.code ?? ''),
-          payload: e?.payload ?? null,
-        }))
-      : undefined;
-    return new PachcaApiError({
-      method,
-      path,
-      status: r.status,
-      errors,
-      oauthError: typeof parsed?.error === 'string' ? redact(parsed.error, tok) : undefined,
-      oauthDescription: typeof parsed?.error_description === 'string' ? redact(parsed.error_description, tok) : undefined,
-      bodyExcerpt: parsed === undefined && r.text ? excerpt(r.text, tok) : undefined,
-      retryAfterMs,
-    });
-  }
-
-  /** A call turned away by a bucket still paused by an earlier 429 (nothing was sent). */
-  #pausedError(method: string, path: string, e: BucketPausedError): PachcaApiError {
-    const limit =
-      e.exceeds === 'maxPauseMs'
-        ? `retry.maxRetryAfterMs ${this.retry.maxRetryAfterMs} ms`
-        : `what is left of retry.maxTotalMs ${this.retry.maxTotalMs} ms`;
-    return new PachcaApiError({
-      method,
-      path,
-      status: 429,
-      retryAfterMs: e.remainingMs,
-      message: `Pachca ${method} ${path} not sent: an earlier 429 Too Many Requests asked to wait ${Math.ceil(e.retryAfterMs / 1000)} s (Retry-After) on ${e.bucket}, ${Math.ceil(e.remainingMs / 1000)} s of it left, longer than allowed (${limit})`,
-      hint: throttledHint(e.bucket, e.pausedUntil),
-      cause: e,
-    });
-  }
-
-  #unknownOutcome(
-    method: string,
-    path: string,
-    input: CreateMessageInput,
-    failure: PachcaApiError,
-    cause?: unknown,
-  ): PachcaApiError {
-    const what = `${input.entity_type} ${input.entity_id}`;
-    return new PachcaApiError({
-      method,
-      path,
-      status: failure.status,
-      outcomeUnknown: true,
-      message: `delivery outcome unknown: Pachca ${method} ${path} to ${what} failed ambiguously (${failure.message}) and the message may or may not have been posted`,
-      hint:
-        cause !== undefined
-          ? `check the chat (${what}) before re-running: reading its recent messages to verify failed too`
-          : `check the chat (${what}) before re-running; to let the client verify and retry safely, pass dedupeChatId (the chat of this ${input.entity_type})`,
-      cause: cause ?? failure,
-    });
-  }
-
-  /** Our message among the chat's most recent ones, if the ambiguous POST created it. */
-  async #findDelivered(
-    input: CreateMessageInput,
-    chatId: number,
-    since: number,
-    signal: AbortSignal | undefined,
-  ): Promise<Message | undefined> {
-    const limit = Math.max(1, Math.min(50, this.retry.dedupeLookback));
-    const page = await this.#call<PageBody<Message>>('GET', '/messages', {
-      query: { chat_id: chatId, limit },
-      bucket: 'messageRead',
-      signal,
-    });
-    const bot = this.#ctx.botUserId;
-    const skew = this.retry.dedupeClockSkewMs ?? DEDUPE_CLOCK_SKEW_MS;
-    const candidates = (page.data ?? []).filter((m) => {
-      if (!m || typeof m.id !== 'number' || this.#ctx.claimed.has(m.id)) return false;
-      if (bot !== undefined && m.user_id !== bot) return false;
-      if (!sameEntity(m, input)) return false;
-      if (m.content !== input.content && m.content?.trim() !== input.content.trim()) return false;
-      const created = Date.parse(m.created_at);
-      return Number.isNaN(created) || created >= since - skew;
-    });
-    // Oldest first: if an earlier attempt got through, that is the one.
-    candidates.sort((a, b) => a.id - b.id);
-    return candidates[0];
-  }
-}
-
-function sameEntity(m: Message, input: CreateMessageInput): boolean {
-  if (input.entity_type === 'discussion') {
-    return m.chat_id === input.entity_id && (m.entity_type === undefined || m.entity_type === 'discussion');
-  }
-  if (input.entity_type === 'thread') return m.entity_type === 'thread' && m.entity_id === input.entity_id;
-  // A direct chat holds only messages to or from that user: the chat id already pins it down.
-  return m.entity_type === undefined || m.entity_type === 'user';
-}
-
-/**
- * Why a 429 beyond the cap fails instead of waiting, and what to do. The bucket stays paused for
- * the whole Retry-After (Pachca may block a token that keeps sending after a 429); calls on it
- * fail at once meanwhile, other chats and request classes go on.
- */
-function throttledHint(bucket: string, until: number): string {
-  return (
-    `the token is being throttled: nothing is sent on ${bucket} before ${new Date(until).toISOString()} ` +
-    '(Pachca may block a token that keeps sending after a 429) and calls on it fail at once until then; ' +
-    'other chats and request classes are not affected. Send fewer messages per run, retry after that time, ' +
-    'or raise retry.maxRetryAfterMs'
-  );
 }
 
 /** Pacing class from the method and path (Pachca's documented limit groups). */
@@ -790,24 +624,3 @@ function queryString(q: Query | undefined): string {
 function dropUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
-
-function parseJson(text: string): unknown {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The start of a non-JSON body, tags and whitespace squeezed, for an error message. */
-function excerpt(text: string, token: string): string {
-  const plain = text
-    .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  const cut = plain.length > 160 ? `${plain.slice(0, 160)}…` : plain;
-  return redact(cut || '(empty)', token);
-}
-

@@ -76,6 +76,11 @@ export interface RetrySettings {
    * (our clock and Pachca's differ). Optional: older configs omit it.
    */
   dedupeClockSkewMs?: number;
+  /**
+   * After an ambiguous attempt (no answer, a 5xx), how long to let a slow server finish storing
+   * the message before concluding from the chat that it did not land. Optional: older configs omit it.
+   */
+  settleMs?: number;
 }
 
 export interface TimeoutSettings {
@@ -129,6 +134,7 @@ export const CLIENT_DEFAULTS: ClientDefaults = {
     maxTotalMs: 300_000,
     dedupeLookback: 20,
     dedupeClockSkewMs: 5_000,
+    settleMs: 3_000,
   },
   timeouts: {
     connectMs: 10_000,

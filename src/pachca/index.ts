@@ -9,6 +9,7 @@ export {
   type WriteCallOptions,
   type RequestOptions,
 } from './client.js';
+export { matchLanded, type LandedQuery } from './landed.js';
 export { PachcaApiError, redact, type ApiErrorItem, type PachcaApiErrorInit } from './errors.js';
 export { uploadFiles, uploadFile, multipartBody, type UploadInput, type UploadParams, type UploadOptions } from './uploads.js';
 export { splitContent, splitChars, utf8Bytes, MIN_SPLIT_BYTES } from './split.js';

@@ -6,8 +6,6 @@
  * Time is read only through the injected `now` and waited only through the global `setTimeout`,
  * so fake-timer tests drive it completely. The arithmetic lives in bucket.ts.
  */
-import { createHash } from 'node:crypto';
-import { DigestError } from '../errors.js';
 import type { DigestEmitter, DigestEvents } from '../events.js';
 import {
   abortError,
@@ -25,7 +23,11 @@ import {
   type CeilingSource,
   type Permit,
 } from './bucket.js';
-import { CLIENT_DEFAULTS, type AdaptiveSettings, type BucketLimit, type RateLimitSettings } from './defaults.js';
+import { CLIENT_DEFAULTS, type AdaptiveSettings, type RateLimitSettings } from './defaults.js';
+import { mergeRateLimits, validateRateLimits } from './limiter-settings.js';
+
+export { bucketKey, mergeRateLimits, validateRateLimits } from './limiter-settings.js';
+export { allLimiters, limiterFor, limiterKey } from './limiter-registry.js';
 
 export {
   abortError,
@@ -61,6 +63,8 @@ interface Waiter {
   enqueuedAt: number;
   cleanup: () => void;
   limits: AcquireOptions | undefined;
+  /** The bucket this request passed before this one (ceiling waiters only). */
+  from: string | undefined;
 }
 
 interface Bucket {
@@ -77,6 +81,11 @@ interface Bucket {
   factorAt: number;
   /** When the rate was last lowered: 429s of requests sent before that were already counted. */
   lastCut: number;
+  /** Round-robin across waiters' `from`: the pick number at which each was last served. */
+  served: Map<string, number>;
+  picks: number;
+  /** A pump scheduled for the end of the current turn (see #acquireBucket). */
+  deferred: boolean;
 }
 
 export interface LimiterOptions {
@@ -105,21 +114,6 @@ export interface LimiterSnapshot {
   }[];
 }
 
-/** Bucket key of a request: the class, plus the chat for message writes. */
-export function bucketKey(cls: BucketClass, scope?: string | number): string {
-  return cls === 'messageWrite' ? `messageWrite:${scope ?? '?'}` : cls;
-}
-
-const CLASSES = ['messageWrite', 'messageRead', 'eventHistory', 'other', 'token'] as const;
-
-export function mergeRateLimits(base: RateLimitSettings, over?: Partial<RateLimitSettings>): RateLimitSettings {
-  if (!over) return { ...base };
-  const merged: RateLimitSettings = { ...base, ...over };
-  for (const k of CLASSES) merged[k] = { ...base[k], ...over[k] } as BucketLimit;
-  merged.adaptive = { ...CLIENT_DEFAULTS.rateLimits.adaptive!, ...base.adaptive, ...over.adaptive };
-  return merged;
-}
-
 export class RateLimiter {
   #settings: RateLimitSettings;
   #margin: number;
@@ -135,7 +129,7 @@ export class RateLimiter {
     this.#settings = mergeRateLimits(CLIENT_DEFAULTS.rateLimits, opts.rateLimits);
     this.#margin = opts.safetyMargin ?? DEFAULT_SAFETY_MARGIN;
     this.now = opts.now ?? Date.now;
-    validate(this.#settings);
+    validateRateLimits(this.#settings);
     this.ceiling = opts.ceiling ?? this.#localCeiling();
   }
 
@@ -146,7 +140,7 @@ export class RateLimiter {
   /** Changes the limits in place (the same token has the same limits, whoever asks). */
   configure(rateLimits: Partial<RateLimitSettings>): void {
     const next = mergeRateLimits(this.#settings, rateLimits);
-    validate(next);
+    validateRateLimits(next);
     this.#settleAll(this.now());
     this.#settings = next;
     for (const b of this.#buckets.values()) this.#pump(b);
@@ -207,7 +201,7 @@ export class RateLimiter {
     const own = await this.#acquireBucket(cls, key, signal, limits);
     let top: Permit;
     try {
-      top = await this.ceiling.acquire(signal, limits);
+      top = await this.ceiling.acquire(signal, limits, key);
     } catch (e) {
       own.cancel?.();
       throw e;
@@ -278,7 +272,7 @@ export class RateLimiter {
   /** The default ceiling: one more bucket of this limiter, keyed TOKEN_BUCKET. */
   #localCeiling(): CeilingSource {
     return {
-      acquire: (signal, limits) => this.#acquireBucket('token', TOKEN_BUCKET, signal, limits),
+      acquire: (signal, limits, from) => this.#acquireBucket('token', TOKEN_BUCKET, signal, limits, from),
       onRateLimited: (retryAfterMs, sentAt, now) => {
         const b = this.#bucket('token', TOKEN_BUCKET, now);
         this.#cut(b, sentAt, now);
@@ -295,20 +289,22 @@ export class RateLimiter {
     };
   }
 
-  #acquireBucket(cls: AnyClass, key: string, signal?: AbortSignal, limits?: AcquireOptions): Promise<Permit> {
+  #acquireBucket(cls: AnyClass, key: string, signal?: AbortSignal, limits?: AcquireOptions, from?: string): Promise<Permit> {
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const now = this.now();
     const b = this.#bucket(cls, key, now);
     const tooLong = this.#pausedTooLong(b, limits, now);
     if (tooLong) return Promise.reject(tooLong);
-    if (b.queue.length === 0) {
+    // With a source, the choice waits until this turn's promise continuations have run: a
+    // fan-out's requests all arrive then, and the round-robin can only interleave those it has seen.
+    if (b.queue.length === 0 && from === undefined) {
       if (bucketAvailableAt(b.state, now, this.ratePerMs(cls, now, key), this.capacity(cls, key, now)) <= now) {
         bucketTake(b.state);
         return Promise.resolve(this.#permit(b, 0));
       }
     }
     return new Promise<Permit>((resolve, reject) => {
-      const w: Waiter = { resolve, reject, enqueuedAt: now, cleanup: () => {}, limits };
+      const w: Waiter = { resolve, reject, enqueuedAt: now, cleanup: () => {}, limits, from };
       if (signal) {
         const onAbort = () => {
           const i = b.queue.indexOf(w);
@@ -320,7 +316,15 @@ export class RateLimiter {
         w.cleanup = () => signal.removeEventListener('abort', onAbort);
       }
       b.queue.push(w);
-      this.#pump(b);
+      if (from === undefined) this.#pump(b);
+      else if (!b.deferred) {
+        // After every promise continuation of this turn (each caller's way here), before any timer.
+        b.deferred = true;
+        process.nextTick(() => {
+          b.deferred = false;
+          this.#pump(b);
+        });
+      }
     });
   }
 
@@ -418,6 +422,9 @@ export class RateLimiter {
         factor: 1,
         factorAt: now,
         lastCut: -Infinity,
+        served: new Map(),
+        picks: 0,
+        deferred: false,
       };
       this.#buckets.set(key, b);
     }
@@ -427,7 +434,7 @@ export class RateLimiter {
   /** Forgets idle buckets that are full again and back at full rate: they hold no information. */
   #prune(now: number): void {
     for (const [key, b] of this.#buckets) {
-      if (key === TOKEN_BUCKET || b.queue.length || b.timer || b.state.inflight || b.state.pausedUntil > now) continue;
+      if (key === TOKEN_BUCKET || b.queue.length || b.timer || b.deferred || b.state.inflight || b.state.pausedUntil > now) continue;
       if (this.#factor(b, now) < 1) continue;
       if (bucketRefill(b.state, now, this.ratePerMs(b.cls, now, key), this.capacity(b.cls, key, now)) >= this.capacity(b.cls, key, now)) {
         this.#buckets.delete(key);
@@ -455,6 +462,30 @@ export class RateLimiter {
     };
   }
 
+  /** FIFO, except across `from`: the waiter whose source was served longest ago goes first. */
+  #nextWaiter(b: Bucket): number {
+    if (b.served.size === 0) return 0;
+    let best = 0;
+    let bestAt = Infinity;
+    for (let i = 0; i < b.queue.length; i++) {
+      const from = b.queue[i]!.from;
+      const at = from === undefined ? -1 : (b.served.get(from) ?? -1);
+      if (at < bestAt) {
+        best = i;
+        bestAt = at;
+        if (at < 0) break;
+      }
+    }
+    return best;
+  }
+
+  #served(b: Bucket, from: string | undefined): void {
+    if (from === undefined) return;
+    // Sources no longer waiting hold no information once the map grows: start the round again.
+    if (b.served.size >= 4096) b.served.clear();
+    b.served.set(from, ++b.picks);
+  }
+
   #pump(b: Bucket): void {
     const now = this.now();
     while (b.queue.length) {
@@ -477,7 +508,8 @@ export class RateLimiter {
         return;
       }
       bucketTake(b.state);
-      const w = b.queue.shift()!;
+      const w = b.queue.splice(this.#nextWaiter(b), 1)[0]!;
+      this.#served(b, w.from);
       w.cleanup();
       w.resolve(this.#permit(b, now - w.enqueuedAt));
     }
@@ -488,56 +520,3 @@ export class RateLimiter {
   }
 }
 
-function validate(s: RateLimitSettings): void {
-  for (const k of CLASSES) {
-    const l = s[k];
-    if (!(l.perSecond > 0) || !(l.burst >= 1)) {
-      throw new DigestError('E_CONFIG', `pachca rate limit ${k} must have perSecond > 0 and burst ≥ 1`, {
-        location: { path: `pachca.rateLimits.${k}` },
-        hint: `got perSecond=${l.perSecond}, burst=${l.burst}`,
-      });
-    }
-  }
-  const a = s.adaptive;
-  if (a && !(a.decrease > 0 && a.decrease <= 1 && a.minFactor > 0 && a.minFactor <= 1 && a.recoveryPerSecond >= 0)) {
-    throw new DigestError('E_CONFIG', 'pachca.rateLimits.adaptive must have decrease and minFactor in (0, 1] and recoveryPerSecond ≥ 0', {
-      location: { path: 'pachca.rateLimits.adaptive' },
-    });
-  }
-  if (!(s.breakerSlowdown > 0 && s.breakerSlowdown <= 1)) {
-    throw new DigestError('E_CONFIG', 'pachca.rateLimits.breakerSlowdown must be in (0, 1]', {
-      location: { path: 'pachca.rateLimits.breakerSlowdown' },
-    });
-  }
-}
-
-// ---- one limiter per token, shared by every client in the process ----
-
-const registry = new Map<string, RateLimiter>();
-
-/** Registry key: base URL plus a hash of the token (the token itself is never kept as a key). */
-export function limiterKey(baseUrl: string, token: string): string {
-  const h = createHash('sha256').update(token).digest('hex').slice(0, 16);
-  return `${baseUrl.replace(/\/+$/, '')}#${h}`;
-}
-
-/**
- * The process-wide limiter of a token. Later callers passing `rateLimits` reconfigure it: the
- * limits belong to the token, not to a client instance.
- */
-export function limiterFor(baseUrl: string, token: string, opts: LimiterOptions = {}): RateLimiter {
-  const key = limiterKey(baseUrl, token);
-  let l = registry.get(key);
-  if (!l) {
-    l = new RateLimiter(opts);
-    registry.set(key, l);
-  } else if (opts.rateLimits) {
-    l.configure(opts.rateLimits);
-  }
-  return l;
-}
-
-/** Every token's limiter (for metrics). */
-export function allLimiters(): ReadonlyMap<string, RateLimiter> {
-  return registry;
-}

@@ -4,23 +4,21 @@
  */
 import { createRequire } from 'node:module';
 import type { Dispatcher } from 'undici';
-import { DigestError, isDigestError } from '../errors.js';
-import { scrubSecrets } from '../observability/secrets.js';
+import { DigestError } from '../errors.js';
 import type { DigestEmitter } from '../events.js';
 import type { JobConfig, LoadedConfig } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { PachcaClient } from '../pachca/client.js';
-import type { Message } from '../pachca/types.js';
-import type { DeliveryRecord, RunRecord, StateStore } from '../state/types.js';
+import type { RunRecord, StateStore } from '../state/types.js';
 import { withLedgerRetry } from '../state/index.js';
 import type { Period } from '../sources/define.js';
 import { collectSources } from '../sources/collect.js';
 import { computePeriod, latestSlot, parseCron, toZonedIso } from '../scheduler/index.js';
 import { isEmptyValue, splitPath } from '../util/path.js';
 import { baseContext, planMessages, planSize, streamMessages, streamPlan, type Plan, type PlannedMessage, type RenderContext } from './plan.js';
-import { DeliveryBatcher, ProgressReporter, unsubscribedUsers } from './fanout.js';
+import { deliver } from './deliver.js';
+import { scrubError, throwIfAborted, toDigestError } from './errors.js';
 import { renderAttachments } from '../attachments/index.js';
-import type { MessageFile } from '../pachca/types.js';
 import { notifyGate, runMonitor } from './monitor.js';
 
 export type RunStatus = 'succeeded' | 'failed' | 'skipped' | 'interrupted' | 'already-done' | 'in-progress';
@@ -352,15 +350,6 @@ function retentionRefusal(config: LoadedConfig, job: JobConfig, slot: Date, now:
   );
 }
 
-/**
- * A message that went out must reach the ledger, or a later run would post it again: an outage is waited out for
- * up to a lease (after that the claim is lost anyway).
- */
-function recordDeliveries(store: StateStore, runId: string, records: readonly DeliveryRecord[]): Promise<void> {
-  return withLedgerRetry(() => store.recordDeliveries(runId, records), { until: Date.now() + LEDGER_RECORD_PATIENCE_MS });
-}
-const LEDGER_RECORD_PATIENCE_MS = 60_000;
-
 function ledgerRetryLog(log: Logger, op: string) {
   return (err: unknown, delayMs: number, attempt: number) =>
     log.warn({ op, attempt, retryInMs: delayMs, err: err instanceof Error ? err.message : String(err) }, 'run ledger unavailable: retrying');
@@ -379,169 +368,6 @@ export function periodFor(job: JobConfig, slot: Date, lastSuccessSlot: Date | nu
   return { start, end, startIso: toZonedIso(start, job.timezone), endIso: toZonedIso(end, job.timezone), timezone: job.timezone };
 }
 
-/** Fan-out concurrency: the client paces per chat, so more in flight only queues in the limiter. */
-const DELIVERY_CONCURRENCY = 16;
-/** Runs with at most this many messages keep them in the outcome (printed by `run-job --sandbox`). */
-const KEEP_MESSAGES = 200;
-
-/** Posts the planned messages as they are rendered; returns how many were planned (sent or found sent). */
-async function deliver(
-  deps: RunnerDeps,
-  job: JobConfig,
-  planned: Iterator<PlannedMessage>,
-  total: number,
-  run: RunRecord | null,
-  store: StateStore | null,
-  outcome: RunOutcome,
-  signal: AbortSignal,
-  previousRun: RunRecord | null,
-  force: boolean,
-): Promise<number> {
-  const client = deps.client();
-  const done = new Map((run?.deliveries ?? []).map((d) => [d.key, d] as const));
-  const previousByKey = new Map((previousRun?.deliveries ?? []).map((d) => [d.key, d] as const));
-  const errors: DigestError[] = [];
-  const skip = await unsubscribedUsers(store, job.name);
-  const batcher = store && run ? new DeliveryBatcher((batch) => recordDeliveries(store, run.id, batch), (err) => errors.push(toDigestError(err, signal))) : null;
-  const record = (r: DeliveryRecord): Promise<void> | undefined => batcher?.add(r);
-  const progress = new ProgressReporter(deps.events, job.name, outcome.slot, total);
-  const keep = total <= KEEP_MESSAGES;
-  let count = 0;
-  // A re-attempt (takeover after a crash, a retry after an ambiguous failure) may face a message the
-  // earlier attempt posted but never recorded: killed after Pachca stored it, or the answer was lost.
-  // Pachca has no idempotency key, so look for it in the chat before posting again. A forced run
-  // re-posts on purpose and is not checked.
-  const recheck: Recheck | null =
-    run && run.attempts > 1 && !force
-      ? {
-          since: Math.max(outcome.slot.getTime() - RECHECK_CLOCK_SKEW_MS, previousRun?.finishedAt?.getTime() ?? 0),
-          taken: new Set(run.deliveries.map((d) => d.messageId)),
-        }
-      : null;
-
-  // Workers pull from the one plan iterator; rendering is synchronous, so each takes a whole message.
-  const next = (): PlannedMessage | undefined => {
-    for (;;) {
-      const r = planned.next();
-      if (r.done) return undefined;
-      if (r.value.target.kind === 'user' && skip.has(r.value.target.id)) {
-        progress.dropped();
-        continue;
-      }
-      return r.value;
-    }
-  };
-  const worker = async () => {
-    while (errors.length === 0) {
-      let m: PlannedMessage | undefined;
-      try {
-        m = next();
-      } catch (err) {
-        errors.push(toDigestError(err, signal));
-        return;
-      }
-      if (!m) return;
-      count++;
-      if (keep) outcome.messages.push(m);
-      const already = done.get(m.key);
-      if (already) {
-        outcome.delivered.push({ key: m.key, messageId: already.messageId, url: already.url, reused: true });
-        progress.sent();
-        continue;
-      }
-      try {
-        const edits = job.delivery === 'update' && previousByKey.has(m.key);
-        const found = recheck && !edits ? await findUnrecorded(client, m, recheck, signal) : undefined;
-        if (found) {
-          deps.events.emit('pachca:deduplicated', { chatId: found.chat_id, messageId: found.id });
-          await record({ key: m.key, messageId: found.id, chatId: found.chat_id ?? null, url: found.url ?? null, deliveredAt: new Date() });
-          outcome.delivered.push({ key: m.key, messageId: found.id, url: found.url ?? null, reused: true });
-          progress.sent();
-          continue;
-        }
-        const sent = await sendOne(client, job, m, previousByKey.get(m.key) ?? null, signal);
-        for (let i = 0; i < sent.messages.length; i++) {
-          const msg = sent.messages[i]!;
-          const key = i === 0 ? m.key : `${m.key}~${i + 1}`;
-          const r: DeliveryRecord = { key, messageId: msg.id, chatId: msg.chat_id ?? null, url: msg.url ?? null, deliveredAt: new Date() };
-          if (sent.files && sent.files.on === i) r.files = sent.files.list;
-          await record(r);
-          outcome.delivered.push({ key, messageId: msg.id, url: msg.url ?? null, reused: false });
-        }
-        progress.sent();
-      } catch (err) {
-        errors.push(toDigestError(err, signal, m));
-      }
-    }
-  };
-  progress.start();
-  try {
-    await Promise.all(Array.from({ length: Math.min(DELIVERY_CONCURRENCY, total) }, worker));
-  } finally {
-    // What was delivered is written even when the run fails, so a retry skips it.
-    await batcher?.flush().catch(() => undefined);
-    progress.stop();
-  }
-  if (errors.length > 0) {
-    const first = errors[0]!;
-    if (outcome.delivered.length > 0) {
-      outcome.notes.push(`${outcome.delivered.length} of ${total} messages were delivered before the failure; a retry delivers only the rest`);
-    }
-    throw first;
-  }
-  return count;
-}
-
-/** Our clock and Pachca's differ: a message stamped slightly before the slot may still be this run's. */
-const RECHECK_CLOCK_SKEW_MS = 5_000;
-/** Recent messages read per chat when checking for an unrecorded delivery (the API's page maximum). */
-const RECHECK_LOOKBACK = 50;
-
-interface Recheck {
-  /** Messages created before this (epoch ms) belong to earlier slots. */
-  since: number;
-  /** Message ids already accounted for in this run, so two identical messages never match one post. */
-  taken: Set<number>;
-}
-
-/**
- * The message an earlier attempt of this run posted for `m` without recording it: same chat, same
- * content, created after the slot (and after the previous run finished), not claimed by another key.
- * Only chat targets are checked: the chat of a thread or DM is not known without more API calls.
- */
-async function findUnrecorded(client: PachcaClient, m: PlannedMessage, recheck: Recheck, signal: AbortSignal): Promise<Message | undefined> {
-  if (m.input.entity_type !== 'discussion') return undefined;
-  let page: { data?: Message[] };
-  try {
-    page = await client.request<{ data?: Message[] }>('GET', '/messages', {
-      query: { chat_id: m.input.entity_id, limit: RECHECK_LOOKBACK },
-      signal,
-    });
-  } catch (err) {
-    // A chat we cannot read (gone, not a member) cannot hold an unrecorded post either; the POST
-    // then reports the real problem. Anything else (5xx, network) fails the run, to be retried.
-    const status = (err as { status?: unknown }).status;
-    if (typeof status === 'number' && status >= 400 && status < 500 && status !== 429) return undefined;
-    throw err;
-  }
-  const bot = client.botUserId;
-  const content = m.input.content.trim();
-  const found = (page.data ?? [])
-    .filter((msg) => {
-      if (!msg || typeof msg.id !== 'number' || recheck.taken.has(msg.id)) return false;
-      if (bot !== undefined && msg.user_id !== bot) return false;
-      if (msg.entity_type !== undefined && msg.entity_type !== 'discussion') return false;
-      if (typeof msg.content !== 'string' || msg.content.trim() !== content) return false;
-      const created = Date.parse(msg.created_at);
-      return !Number.isNaN(created) && created >= recheck.since;
-    })
-    // Oldest first: if several attempts got through, the first one is the run's message.
-    .sort((a, b) => a.id - b.id)[0];
-  // Taken before the next await, so a concurrent worker cannot match the same message.
-  if (found) recheck.taken.add(found.id);
-  return found;
-}
-
 /** Attachments of each fan-out item, rendered once and shared by its targets; their notes go into the message. */
 async function renderFiles(job: JobConfig, plan: Plan, outcome: RunOutcome): Promise<void> {
   const opts = { locale: job.locale, timezone: job.timezone };
@@ -554,72 +380,4 @@ async function renderFiles(job: JobConfig, plan: Plan, outcome: RunOutcome): Pro
     }
     for (const n of notes) if (!outcome.notes.includes(n)) outcome.notes.push(n);
   }
-}
-
-interface Sent {
-  messages: Message[];
-  /** What was attached, and to which of the messages (the part that carries the buttons). */
-  files?: { list: MessageFile[]; on: number };
-}
-
-/** Uploads a message's files; all of them, or the message is not posted. */
-async function upload(client: PachcaClient, m: PlannedMessage, signal: AbortSignal): Promise<MessageFile[] | undefined> {
-  if (!m.files) return undefined;
-  // Loaded here: dry runs and jobs without files never load the HTTP stack.
-  const { uploadFiles } = await import('../pachca/uploads.js');
-  return uploadFiles(
-    client,
-    m.files.map((f) => ({ name: f.name, bytes: f.bytes, contentType: f.contentType, fileType: f.fileType, ...(f.width ? { width: f.width, height: f.height } : {}) })),
-    { signal },
-  );
-}
-
-async function sendOne(client: PachcaClient, job: JobConfig, m: PlannedMessage, previous: DeliveryRecord | null, signal: AbortSignal): Promise<Sent> {
-  const files = await upload(client, m, signal);
-  if (job.delivery === 'update' && previous) {
-    try {
-      const updated = await client.updateMessage(
-        previous.messageId,
-        // `files` replaces the previous run's files; a job without attachments leaves a message's files alone.
-        { content: m.input.content, buttons: m.input.buttons ?? [], ...(files ? { files } : {}) },
-        // Pachca paces edits per chat: the ledger knows the chat, so the client need not guess.
-        { signal, ...(previous.chatId != null ? { chatId: previous.chatId } : {}) },
-      );
-      return { messages: [updated], ...(files ? { files: { list: files, on: 0 } } : {}) };
-    } catch (err) {
-      // The message the previous run posted was deleted: post a new one instead.
-      if (!(isDigestError(err) && (err as { status?: number }).status === 404)) throw err;
-    }
-  }
-  const sent = await client.sendMessage(files ? { ...m.input, files } : m.input, { signal, splitToThread: job.splitToThread });
-  return { messages: sent, ...(files ? { files: { list: files, on: job.splitToThread ? 0 : sent.length - 1 } } : {}) };
-}
-
-function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw toDigestError(signal.reason, signal);
-}
-
-function toDigestError(err: unknown, signal: AbortSignal, m?: PlannedMessage): DigestError {
-  if (signal.aborted && isDigestError(signal.reason)) return signal.reason;
-  if (isDigestError(err)) {
-    if (m && err.code === 'E_DELIVERY' && !err.message.includes(m.target.label)) {
-      return new DigestError(err.code, `${m.target.label}: ${err.message}`, { location: err.location, hint: err.hint, cause: err, details: err.details });
-    }
-    return err;
-  }
-  if (signal.aborted) return new DigestError('E_ABORTED', 'the run was cancelled', { cause: err });
-  // Anything else is a bug: keep the original as the cause so its stack trace gets printed.
-  return new DigestError('E_INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
-}
-
-function scrubError(e: DigestError): DigestError {
-  const message = scrubSecrets(e.message);
-  const hint = e.hint === undefined ? undefined : scrubSecrets(e.hint);
-  if (message === e.message && hint === e.hint && e.details.length === 0) return e;
-  return new DigestError(e.code, message, {
-    ...(e.location ? { location: e.location } : {}),
-    ...(hint !== undefined ? { hint } : {}),
-    cause: e.cause ?? e,
-    details: e.details.map(scrubError),
-  });
 }

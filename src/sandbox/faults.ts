@@ -25,6 +25,11 @@ export type FaultSpec =
       /** A string is sent raw (e.g. a proxy's HTML page), anything else as JSON. */
       body?: unknown;
       headers?: Record<string, string>;
+      /**
+       * `before` (default): answer instead of handling, nothing is stored. `after`: handle (and
+       * store) the request, then answer this status anyway (a gateway that failed after the commit).
+       */
+      when?: 'before' | 'after';
     }
   /** Destroy the socket before handling: nothing is stored. */
   | { kind: 'reset-before' }
@@ -33,7 +38,12 @@ export type FaultSpec =
   /** Wait `ms` before handling (`when: 'after'`: handle first, then wait before answering). */
   | { kind: 'delay'; ms: number; when?: 'before' | 'after' }
   /** Answer 429 with `Retry-After: retryAfter` (seconds, default 1). */
-  | { kind: 'rate-limit'; retryAfter?: number };
+  | { kind: 'rate-limit'; retryAfter?: number }
+  /**
+   * Hold the request `ms`, then handle (and store) it even if the client gave up meanwhile: a
+   * server slower than the client's timeout, whose message lands after the client stopped waiting.
+   */
+  | { kind: 'late'; ms: number };
 
 export type Fault = FaultMatch & FaultSpec;
 export type FaultKind = FaultSpec['kind'];
@@ -132,11 +142,13 @@ const faultSchema = z.discriminatedUnion('kind', [
     status: z.number().int().min(100).max(599),
     body: z.unknown().optional(),
     headers: z.record(z.string(), z.string()).optional(),
+    when: z.enum(['before', 'after']).optional(),
   }),
   z.object({ ...match, kind: z.literal('reset-before') }),
   z.object({ ...match, kind: z.literal('reset-after') }),
   z.object({ ...match, kind: z.literal('delay'), ms: z.number().min(0), when: z.enum(['before', 'after']).optional() }),
   z.object({ ...match, kind: z.literal('rate-limit'), retryAfter: z.number().min(0).optional() }),
+  z.object({ ...match, kind: z.literal('late'), ms: z.number().min(0) }),
 ]);
 
 /** Parses one fault or an array of them from JSON; throws a readable message on bad input. */

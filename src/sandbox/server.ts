@@ -279,7 +279,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       req.socket.destroy();
       return finish(null, 'reset');
     }
-    if (fault?.kind === 'status') {
+    if (fault?.kind === 'status' && fault.when !== 'after') {
       const reply = faultStatusReply(fault.status, fault.body, fault.headers);
       send(res, req, reply);
       return finish(reply.status);
@@ -292,6 +292,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (fault?.kind === 'delay' && fault.when !== 'after') {
       if (!(await sleep(fault.ms, res, pendingDelays))) return finish(null, 'client-closed');
     }
+    // Handled whatever the client did meanwhile; only the sandbox closing cuts it short.
+    if (fault?.kind === 'late' && !(await sleep(fault.ms, null, pendingDelays))) return finish(null, 'client-closed');
 
     const reply = await run(() => {
       const auth = route.auth === false ? { userId: botUserId, token: '' } : authenticate(req, tokenUsers, botUserId);
@@ -312,6 +314,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (fault?.kind === 'reset-after') {
       req.socket.destroy();
       return finish(null, 'reset');
+    }
+    if (fault?.kind === 'status' && fault.when === 'after') {
+      const failed = faultStatusReply(fault.status, fault.body, fault.headers);
+      send(res, req, failed);
+      return finish(failed.status);
     }
     if (fault?.kind === 'delay' && fault.when === 'after') {
       if (!(await sleep(fault.ms, res, pendingDelays))) return finish(null, 'client-closed');
@@ -507,14 +514,15 @@ async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 }
 
 /** Waits `ms` unless the client goes away or the server closes; false when cut short. */
-function sleep(ms: number, res: ServerResponse, pending: Set<AbortController>): Promise<boolean> {
-  if (res.destroyed) return Promise.resolve(false);
+/** Resolves true after `ms`, false when the client hangs up first (`res`; null: never) or the sandbox closes. */
+function sleep(ms: number, res: ServerResponse | null, pending: Set<AbortController>): Promise<boolean> {
+  if (res?.destroyed) return Promise.resolve(false);
   const ac = new AbortController();
   pending.add(ac);
   return new Promise<boolean>((resolve) => {
     const done = (ok: boolean) => {
       clearTimeout(timer);
-      res.off('close', onClose);
+      res?.off('close', onClose);
       ac.signal.removeEventListener('abort', onAbort);
       pending.delete(ac);
       resolve(ok);
@@ -522,7 +530,7 @@ function sleep(ms: number, res: ServerResponse, pending: Set<AbortController>): 
     const onClose = () => done(false);
     const onAbort = () => done(false);
     const timer = setTimeout(() => done(true), ms);
-    res.once('close', onClose);
+    res?.once('close', onClose);
     ac.signal.addEventListener('abort', onAbort);
   });
 }

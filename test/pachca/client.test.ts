@@ -307,25 +307,64 @@ describe('no duplicates on an ambiguous POST', () => {
     expect(sb.store.messages(103)).toHaveLength(0);
   });
 
-  it('thread target with no knowable chat: fails "delivery outcome unknown" instead of risking a duplicate', async () => {
+  it('thread target: the thread chat is looked up (GET /threads/{id}), exactly one message, no hint needed', async () => {
     const root = sb.store.createMessage({ entity_type: 'discussion', entity_id: 103, chat_id: 103, content: 'root', user_id: 1 } as any);
     const { thread } = sb.store.ensureThread(root.id)!;
     sb.faults.add({ kind: 'reset-after', method: 'POST', path: '/messages' });
-    const e = await failure(client().createMessage({ entity_type: 'thread', entity_id: thread.id, content: 'в тред' }));
-    expect(e).toMatchObject({ code: 'E_DELIVERY', outcomeUnknown: true });
-    expect(e.message).toMatch(/delivery outcome unknown/);
-    expect(e.hint).toMatch(/check the chat/);
-    expect(sb.store.messages(thread.chat_id)).toHaveLength(1);
+    const m = await client().createMessage({ entity_type: 'thread', entity_id: thread.id, content: 'в тред' });
+    expect(sb.store.messages(thread.chat_id).map((x) => x.content)).toEqual(['в тред']);
+    expect(m.id).toBe(sb.store.messages(thread.chat_id)[0]!.id);
+    expect(requestsTo(sb, 'POST /messages')).toHaveLength(1);
+    expect(requestsTo(sb, 'GET /threads/{id}')).toHaveLength(1);
+  });
+
+  it('DM target: the direct chat is found among the personal chats, also when the lost POST created it', async () => {
+    const c = client();
+    sb.faults.add({ kind: 'status', status: 502, when: 'after', method: 'POST', path: '/messages' });
+    const m = await c.createMessage({ entity_type: 'user', entity_id: 2, content: 'лично' });
+    const dm = sb.store.messages().filter((x) => x.content === 'лично');
+    expect(dm).toHaveLength(1);
+    expect(m.id).toBe(dm[0]!.id);
+    expect(requestsTo(sb, 'GET /chats').length).toBeGreaterThanOrEqual(1);
     expect(requestsTo(sb, 'POST /messages')).toHaveLength(1);
 
-    // With the dedupeChatId hint the client can verify, and does not post again.
+    // A chat the ledger remembers needs no lookup.
+    const other = client();
+    other.rememberChat({ entity_type: 'user', entity_id: 2 }, m.chat_id);
     sb.faults.add({ kind: 'reset-after', method: 'POST', path: '/messages' });
-    const m = await client().createMessage(
-      { entity_type: 'thread', entity_id: thread.id, content: 'в тред 2' },
-      { dedupeChatId: thread.chat_id },
-    );
-    expect(sb.store.messages(thread.chat_id).map((x) => x.content)).toEqual(['в тред', 'в тред 2']);
-    expect(m.content).toBe('в тред 2');
+    const chatsBefore = requestsTo(sb, 'GET /chats').length;
+    await other.createMessage({ entity_type: 'user', entity_id: 2, content: 'ещё лично' });
+    expect(sb.store.messages(m.chat_id).map((x) => x.content)).toEqual(['лично', 'ещё лично']);
+    expect(requestsTo(sb, 'GET /chats')).toHaveLength(chatsBefore);
+  });
+
+  it('an answer slower than the timeout whose message lands later: the settle window finds it', async () => {
+    sb.faults.add({ kind: 'late', ms: 700, method: 'POST', path: '/messages' });
+    const m = await client({ timeouts: { requestMs: 200 }, retry: { settleMs: 1500 } }).createMessage({ entity_id: 101, content: 'медленный сервер' });
+    expect(sb.store.messages(101).map((x) => x.content)).toEqual(['медленный сервер']);
+    expect(m.id).toBe(sb.store.messages(101)[0]!.id);
+    expect(requestsTo(sb, 'POST /messages')).toHaveLength(1);
+  });
+
+  it('findLanded: the one answer for retries and takeovers (bot, content, since, taken)', async () => {
+    const c = client();
+    const since = Date.now();
+    const posted = await c.createMessage({ entity_id: 104, content: '  итог  ' });
+    const fresh = client(); // another process: nothing claimed yet
+    const taken = new Set<number>();
+    const input = { entity_id: 104, content: 'итог' };
+    expect((await fresh.findLanded(input, { since, taken }))?.id).toBe(posted.id);
+    expect(taken.has(posted.id)).toBe(true);
+    // Taken by another key: not found twice; other content, an earlier slot: not found.
+    expect(await fresh.findLanded(input, { since, taken })).toBeNull();
+    expect(await fresh.findLanded({ entity_id: 104, content: 'другое' }, { since })).toBeNull();
+    expect(await fresh.findLanded(input, { since: Date.now() + 60_000 })).toBeNull();
+    // The poster itself never claims its own answered message again.
+    expect(await c.findLanded(input, { since })).toBeNull();
+    // A chat that does not exist holds nothing.
+    expect(await fresh.findLanded({ entity_id: 999_999, content: 'итог' }, { since })).toBeNull();
+    expect(await fresh.findLanded({ entity_type: 'thread', entity_id: 999_999, content: 'итог' }, { since })).toBeNull();
+    expect(await fresh.findLanded({ entity_type: 'user', entity_id: 3, content: 'итог' }, { since })).toBeNull();
   });
 });
 

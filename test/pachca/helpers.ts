@@ -34,7 +34,7 @@ export function clientFor(sb: Sandbox, opts: Partial<PachcaClientOptions> = {}):
     token: freshToken(),
     baseUrl: sb.baseUrl,
     ...opts,
-    retry: { baseDelayMs: 20, maxDelayMs: 100, ...opts.retry },
+    retry: { baseDelayMs: 20, maxDelayMs: 100, settleMs: 100, ...opts.retry },
   });
 }
 

@@ -94,6 +94,7 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
         },
       },
     })).catch(async (err: unknown) => {
+      await intake.stop();
       await store.close();
       await delivery.close();
       throw err;
