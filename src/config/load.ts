@@ -48,6 +48,7 @@ import { isActionButton } from './types.js';
 import type { RawActionButton } from './schema-events.js';
 import { MAX_BUTTON_DATA, worstCaseButtonDataLength } from '../interactions/payload.js';
 import { formatPath, interpolate, lookup, parseYaml, positionOf, type ParsedYaml, type PathSegment } from './yaml.js';
+import { firstAlias } from './yaml-limits.js';
 
 export interface LoadOptions {
   /** Config file; default `$PACHCA_DIGEST_CONFIG`, then `<cwd>/jobs.config.yaml`. */
@@ -157,7 +158,7 @@ class Loader {
     const token = nonEmpty(this.env[D.env.token]);
     if (token) this.secrets.add(token);
 
-    const data: unknown = this.parsed.doc.toJS({ maxAliasCount: 1000 });
+    const data = this.toValues();
     if (data === null || data === undefined) {
       this.push('the config file is empty', 'start with `version: 1` and a `jobs:` list (see docs/configuration.md)', { line: 1, column: 1 });
       this.fail();
@@ -222,6 +223,18 @@ class Loader {
         ...(hint ? { hint: this.scrub(hint) } : {}),
       }),
     );
+  }
+
+  /** yaml's own alias guard (aliases inside anchors, resolved many times) as a config problem, not a crash. */
+  private toValues(): unknown {
+    try {
+      return this.parsed.doc.toJS({ maxAliasCount: 1000 });
+    } catch (err) {
+      if (!(err instanceof ReferenceError)) throw err;
+      const first = firstAlias(this.parsed);
+      this.push(`cannot expand the aliases: ${err.message}`, 'each *alias copies the whole value of its &anchor; aliases of aliases multiply. Write the values out or use fewer aliases', first);
+      this.fail();
+    }
   }
 
   private problem(path: readonly PathSegment[], message: string, hint?: string, atKey = false): void {
