@@ -7,7 +7,8 @@
  * What a newcomer gets from the Quick start, not a staged scene: the built CLI runs
  * `sandbox --config jobs.config.yaml` on a temporary copy of the shipped config, every enabled job
  * is run through the page's own «Запустить сейчас» endpoint, and headless Chromium saves a 1280×800
- * screenshot of the «Продажи» chat (daily-sales). Chromium: $PACHCA_DIGEST_TEST_CHROMIUM or
+ * screenshot of the «Продажи» chat (daily-sales). Emoji need a colour emoji font (Debian:
+ * fonts-noto-color-emoji). Chromium: $PACHCA_DIGEST_TEST_CHROMIUM or
  * /usr/bin/chromium.
  */
 import { spawn } from 'node:child_process';
