@@ -444,6 +444,10 @@ class Loader {
     if (attachments.length > 0) out.attachments = attachments;
     if (job.for_each) out.forEach = job.for_each;
     if (job.skip_if) out.skipIf = job.skip_if;
+    if (job.key !== undefined) {
+      if (job.for_each) out.itemKey = job.key;
+      else this.problem([...p, 'key'], '`key` names the items of `for_each`, but the job has no for_each', 'add `for_each: metrics.<list>` or remove `key`');
+    }
     if (alerts) out.alerts = alerts;
     if (job.heartbeat_url) out.heartbeatUrl = job.heartbeat_url;
     return out;
@@ -661,7 +665,7 @@ class Loader {
     const rows = allRows
       ? (raw as RawButton[][]).map((row, r) => ({ row, path: [...path, r] }))
       : [{ row: raw as RawButton[], path }];
-    const { buttonsPerRow, buttonsTotal } = D.limits;
+    const { buttonsPerRow, buttonsTotal, buttonTextMax } = D.limits;
     let ok = true;
     let total = 0;
     const out: TargetButton[][] = [];
@@ -675,6 +679,13 @@ class Loader {
       const compiled: TargetButton[] = [];
       row.forEach((b, k) => {
         const bp = [...rowPath, k];
+        // Static text is checked here; a templated one when it is rendered (plan).
+        const chars = [...b.text].length;
+        if (!/\{\{/.test(b.text) && chars > buttonTextMax) {
+          this.problem([...bp, 'text'], `button text is ${chars} characters; Pachca allows at most ${buttonTextMax}`, 'shorten the button text; put the details into the message');
+          ok = false;
+          return;
+        }
         const built = 'action' in b ? this.actionButton(b, bp, job, targetIndex) : this.urlButton(b, bp, job);
         if (built) compiled.push(built);
         else ok = false;

@@ -132,11 +132,12 @@ async function runPipeline(deps: RunnerDeps, req: RunRequest): Promise<RunOutcom
     if (!claim.claimed) {
       outcome.status = claim.run.status === 'running' ? 'in-progress' : 'already-done';
       outcome.existing = claim.run;
+      const r = claim.run;
       outcome.reason =
-        claim.run.status === 'running'
-          ? `slot ${slot.toISOString()} is being run by ${claim.run.owner}`
-          : `slot ${slot.toISOString()} already ${claim.run.status}`;
-      deps.events.emit('run:claimed-elsewhere', { job: job.name, slot, status: claim.run.status });
+        r.status === 'running'
+          ? `slot ${slot.toISOString()} is being run by ${r.owner}`
+          : `slot ${slot.toISOString()} already ${r.status}${r.finishedAt ? ` at ${r.finishedAt.toISOString()}` : ''}`;
+      deps.events.emit('run:claimed-elsewhere', { job: job.name, slot, status: r.status, owner: r.owner, attempts: r.attempts, finishedAt: r.finishedAt, leaseUntil: r.leaseUntil });
       return outcome;
     }
     run = claim.run;

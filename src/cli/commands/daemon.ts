@@ -173,7 +173,10 @@ export async function runDueCommand(flags: { sandbox?: boolean }, g: GlobalOptio
   try {
     const due: Array<Promise<void>> = [];
     for (const job of config.jobs) {
-      if (!job.enabled) continue;
+      if (!job.enabled) {
+        io.err(`${job.name}: not run — disabled (enabled: false)`);
+        continue;
+      }
       const [last, seen] = await Promise.all([store.lastRun(job.name), store.getFlag(`first-seen:${job.name}`)]);
       const plan = dueSlots(
         { name: job.name, schedule: parseCron(job.schedule), timezone: job.timezone, catchUp: job.catchUp, startingDeadlineMs: job.startingDeadlineMs },
@@ -198,6 +201,10 @@ export async function runDueCommand(flags: { sandbox?: boolean }, g: GlobalOptio
       );
     }
     await Promise.all(due);
+    if (due.length === 0) {
+      const enabled = config.jobs.filter((j) => j.enabled).length;
+      io.err(`run-due: nothing ran — none of the ${enabled} enabled job(s) had a due slot (reasons above)`);
+    }
   } finally {
     await store.close();
     await delivery.close();
