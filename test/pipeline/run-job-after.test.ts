@@ -4,15 +4,9 @@
  * Real sandbox, real SQLite ledger, a real HTTP server as the heartbeat monitor.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
-import { Emitter, type DigestEvents } from '../../src/events.js';
-import { PachcaClient } from '../../src/pachca/index.js';
 import { runJob } from '../../src/pipeline/run.js';
-import { startSandbox } from '../../src/sandbox/index.js';
-import { openStateStore } from '../../src/state/index.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { project } from '../config/helpers.js';
 import { startRecorder } from '../e2e-ops/helpers.js';
+import { pipelineHarness } from '../helpers/pipeline.js';
 
 const yaml = (heartbeat: string) => `version: 1
 pachca:
@@ -45,18 +39,11 @@ afterEach(async () => {
 
 describe('runJob includes what follows the outcome', () => {
   it('a failed run alerts, the next success announces recovery and pings the heartbeat; a dry run does neither', async () => {
-    const sandbox = await startSandbox({ tokens: ['bot-token'], web: false });
-    cleanup.push(() => sandbox.close());
     const monitor = await startRecorder();
     cleanup.push(() => monitor.close());
-    const dir = project(yaml(monitor.url), { 'templates/t.hbs': 'Продажи: {{metrics.n}}\n' });
-    const config = await loadConfig({ cwd: dir, env: {} });
-    const store = await openStateStore('sqlite::memory:', { baseDir: dir });
-    cleanup.push(() => store.close());
-    const events = new Emitter<DigestEvents>();
-    const client = new PachcaClient({ token: 'bot-token', baseUrl: sandbox.baseUrl, events });
-    cleanup.push(() => client.close());
-    const deps = { config, events, logger: silentLogger, store, client: () => client, owner: 'test' };
+    const h = await pipelineHarness(yaml(monitor.url), { 'templates/t.hbs': 'Продажи: {{metrics.n}}\n' });
+    cleanup.push(() => h.close());
+    const { sandbox, config, deps } = h;
     const job = config.jobs[0]!;
     const alerts = () => sandbox.store.messages(104).map((m) => m.content);
 
