@@ -5,7 +5,6 @@ import type { StateStore } from '../../state/types.js';
 import type { Logger } from '../../observability/logger.js';
 import type { DigestEmitter } from '../../events.js';
 import { runJob, type RunOutcome } from '../../pipeline/run.js';
-import { afterRun } from '../../pipeline/after-run.js';
 import { dueSlots, parseCron } from '../../scheduler/index.js';
 import type { PachcaClient } from '../../pachca/client.js';
 import type { Sandbox, WebOptions } from '../../sandbox/index.js';
@@ -21,13 +20,11 @@ export interface DaemonFlags {
 
 function runner(config: () => LoadedConfig, client: () => PachcaClient, store: StateStore, events: DigestEmitter, logger: Logger, owner: string) {
   return async (job: JobConfig, slot: Date, opts: { signal?: AbortSignal; retryFailed?: boolean }): Promise<RunOutcome> => {
-    const cfg = config();
-    const outcome = await runJob(
-      { config: cfg, events, logger, store, client, owner },
+    // runJob includes what follows the outcome (alerts, heartbeat, retention).
+    return runJob(
+      { config: config(), events, logger, store, client, owner },
       { job, slot, retryFailed: opts.retryFailed ?? false, ...(opts.signal ? { signal: opts.signal } : {}) },
     );
-    await afterRun({ config: cfg, job, outcome, store, client, logger });
-    return outcome;
   };
 }
 

@@ -111,8 +111,6 @@ export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalO
       { config, events, logger, store, client: delivery.client, owner: ownerId() },
       { job, slot, force: flags.force ?? false, retryFailed: true, signal: stopSignals.signal },
     ).finally(() => stopBar?.());
-    const { afterRun } = await import('../../pipeline/after-run.js');
-    await afterRun({ config, job, outcome, store, client: delivery.client, logger });
     printOutcome(outcome, io, config, false, delivery.kind === 'pachca' ? null : { description: delivery.description, linksLive: delivery.kind !== 'sandbox' });
     return exitFor(outcome);
   } finally {
