@@ -22,7 +22,8 @@ export interface DigestEvents {
   };
   /** A fan-out's progress, about every second while it posts, and once more when it ends (`done`). */
   'run:progress': { job: string; slot: Date; sent: number; total: number; ratePerSecond: number; etaSeconds: number | null; done: boolean };
-  'run:claimed-elsewhere': { job: string; slot: Date; status: string };
+  /** The slot's run in the ledger is not ours: still running elsewhere, or already finished (when, after how many attempts). */
+  'run:claimed-elsewhere': { job: string; slot: Date; status: string; owner?: string; attempts?: number; finishedAt?: Date | null; leaseUntil?: Date };
   'source:end': { job: string; source: string; durationMs: number; ok: boolean; error?: string };
   'pachca:request': {
     method: string;

@@ -73,6 +73,22 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--sandbox', 'use a built-in sandbox started in this process')
     .action((flags) => set(import('./commands/events.js').then((m) => m.eventsCommand(flags, globals(), io))));
 
+  const bot = program.command('bot').description("the bot's side: its outgoing webhook, scopes and event history");
+  bot
+    .command('webhook')
+    .description("set the bot's outgoing webhook URL (\"\" turns it off); with --bot-id also its events")
+    .requiredOption('--url <url>', 'where Pachca POSTs events (the daemon serves events.path on --http-port)')
+    .option('--events <list>', 'comma-separated events, with --bot-id (default: button_click,message_link_shared)')
+    .option('--bot-id <id>', "the bot's id, with a user token that has bots:write (PUT /bots/{id})")
+    .option('--sandbox', 'use a built-in sandbox started in this process')
+    .action((flags) => set(import('./commands/bot.js').then((m) => m.botWebhookCommand(flags, globals(), io))));
+  bot
+    .command('status')
+    .description("show the token's kind and missing scopes, how events arrive, and the event history's backlog")
+    .option('--bot-id <id>', "also show the bot's webhook settings (a user token with bots:read)")
+    .option('--sandbox', 'use a built-in sandbox started in this process')
+    .action((flags) => set(import('./commands/bot.js').then((m) => m.botStatusCommand(flags, globals(), io))));
+
   program
     .command('history [job]')
     .description('recent runs from the ledger: slot, status, duration, attempts, messages, error')

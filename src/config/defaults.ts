@@ -73,7 +73,7 @@ export const CONFIG_DEFAULTS = {
   source: { timeout: '30s', retries: 1 },
   alerts: { on: ['failure', 'recovery'] as Array<'failure' | 'recovery'>, after: 1 },
   events: { mode: 'poll' as 'poll' | 'webhook', pollInterval: '5s', path: '/pachca/webhook', maxAge: '60s' },
-  limits: { buttonsPerRow: 8, buttonsTotal: 100, displayFieldMax: 255 },
+  limits: { buttonsPerRow: 8, buttonsTotal: 100, displayFieldMax: 255, buttonTextMax: 255 },
   /** Environment variables that override the file (a non-empty value wins). */
   env: {
     config: 'PACHCA_DIGEST_CONFIG',

@@ -48,6 +48,7 @@ import { isActionButton } from './types.js';
 import type { RawActionButton } from './schema-events.js';
 import { MAX_BUTTON_DATA, worstCaseButtonDataLength } from '../interactions/payload.js';
 import { formatPath, interpolate, lookup, parseYaml, positionOf, type ParsedYaml, type PathSegment } from './yaml.js';
+import { firstAlias } from './yaml-limits.js';
 
 export interface LoadOptions {
   /** Config file; default `$PACHCA_DIGEST_CONFIG`, then `<cwd>/jobs.config.yaml`. */
@@ -157,7 +158,7 @@ class Loader {
     const token = nonEmpty(this.env[D.env.token]);
     if (token) this.secrets.add(token);
 
-    const data: unknown = this.parsed.doc.toJS({ maxAliasCount: 1000 });
+    const data = this.toValues();
     if (data === null || data === undefined) {
       this.push('the config file is empty', 'start with `version: 1` and a `jobs:` list (see docs/configuration.md)', { line: 1, column: 1 });
       this.fail();
@@ -222,6 +223,18 @@ class Loader {
         ...(hint ? { hint: this.scrub(hint) } : {}),
       }),
     );
+  }
+
+  /** yaml's own alias guard (aliases inside anchors, resolved many times) as a config problem, not a crash. */
+  private toValues(): unknown {
+    try {
+      return this.parsed.doc.toJS({ maxAliasCount: 1000 });
+    } catch (err) {
+      if (!(err instanceof ReferenceError)) throw err;
+      const first = firstAlias(this.parsed);
+      this.push(`cannot expand the aliases: ${err.message}`, 'each *alias copies the whole value of its &anchor; aliases of aliases multiply. Write the values out or use fewer aliases', first);
+      this.fail();
+    }
   }
 
   private problem(path: readonly PathSegment[], message: string, hint?: string, atKey = false): void {
@@ -431,6 +444,10 @@ class Loader {
     if (attachments.length > 0) out.attachments = attachments;
     if (job.for_each) out.forEach = job.for_each;
     if (job.skip_if) out.skipIf = job.skip_if;
+    if (job.key !== undefined) {
+      if (job.for_each) out.itemKey = job.key;
+      else this.problem([...p, 'key'], '`key` names the items of `for_each`, but the job has no for_each', 'add `for_each: metrics.<list>` or remove `key`');
+    }
     if (alerts) out.alerts = alerts;
     if (job.heartbeat_url) out.heartbeatUrl = job.heartbeat_url;
     return out;
@@ -648,7 +665,7 @@ class Loader {
     const rows = allRows
       ? (raw as RawButton[][]).map((row, r) => ({ row, path: [...path, r] }))
       : [{ row: raw as RawButton[], path }];
-    const { buttonsPerRow, buttonsTotal } = D.limits;
+    const { buttonsPerRow, buttonsTotal, buttonTextMax } = D.limits;
     let ok = true;
     let total = 0;
     const out: TargetButton[][] = [];
@@ -662,6 +679,13 @@ class Loader {
       const compiled: TargetButton[] = [];
       row.forEach((b, k) => {
         const bp = [...rowPath, k];
+        // Static text is checked here; a templated one when it is rendered (plan).
+        const chars = [...b.text].length;
+        if (!/\{\{/.test(b.text) && chars > buttonTextMax) {
+          this.problem([...bp, 'text'], `button text is ${chars} characters; Pachca allows at most ${buttonTextMax}`, 'shorten the button text; put the details into the message');
+          ok = false;
+          return;
+        }
         const built = 'action' in b ? this.actionButton(b, bp, job, targetIndex) : this.urlButton(b, bp, job);
         if (built) compiled.push(built);
         else ok = false;

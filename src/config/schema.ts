@@ -331,6 +331,11 @@ export function jobSchema(source: z.ZodType) {
         .regex(DOTTED_PATH_PATTERN, { error: 'expected a dotted path like metrics.teams' })
         .optional()
         .describe('Dotted path to an array (e.g. `metrics.teams`): one message per item, available as `item`'),
+      key: z
+        .string()
+        .regex(DOTTED_PATH_PATTERN, { error: 'expected a dotted path like item.team' })
+        .optional()
+        .describe('With `for_each`: dotted path to a value that names each item for good (e.g. `item.team`), so `delivery: update` edits the same item\'s message when the list is reordered; default: the item\'s position'),
       skip_if: z
         .string()
         .regex(DOTTED_PATH_PATTERN, { error: 'expected a dotted path like metrics.count' })

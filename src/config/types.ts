@@ -105,6 +105,8 @@ export interface JobConfig {
   targets: TargetSpec[];
   /** Dotted path into the context (e.g. `metrics.teams`); one message per array item. */
   forEach?: string;
+  /** `key:` — dotted path naming each fan-out item in the ledger (default: its index). */
+  itemKey?: string;
   skipIf?: string;
   onEmpty: OnEmpty;
   period: PeriodPreset;

@@ -16,6 +16,7 @@ import {
   type Pair,
   type Scalar,
 } from 'yaml';
+import { sizeProblem, structureProblems } from './yaml-limits.js';
 
 export type PathSegment = string | number;
 
@@ -45,11 +46,14 @@ const YAML_HINTS: Record<string, string> = {
   MISSING_CHAR: 'close the quote or bracket that was opened',
   MULTILINE_IMPLICIT_KEY: 'a key must fit on one line: check indentation and a missing ":" above',
   BLOCK_AS_IMPLICIT_KEY: 'check indentation and a missing ":" above',
+  RESOURCE_EXHAUSTION: 'a config nests a few levels (jobs → job → source → options); check for runaway brackets or indentation',
   UNEXPECTED_TOKEN: 'quote values that contain ": ", "#", "{", "[" or start with "*", "&", "@", "`"',
 };
 
 export function parseYaml(text: string): ParsedYaml {
   const lineCounter = new LineCounter();
+  const tooLarge = sizeProblem(text);
+  if (tooLarge) return { doc: parseDocument('', { lineCounter }), lineCounter, text, problems: [tooLarge] };
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, merge: true, prettyErrors: true, keepSourceTokens: false });
   const problems: YamlProblem[] = doc.errors.map((e) => {
     let pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
@@ -58,10 +62,17 @@ export function parseYaml(text: string): ParsedYaml {
     if (quote) pos = openingQuote(text, quote, pos.line) ?? pos;
     // prettyErrors appends " at line N, column M:" and a source excerpt; the location is printed separately.
     const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    const base = e.code === 'DUPLICATE_KEY' ? 'duplicate key: map keys must be unique' : `YAML syntax error: ${message}`;
+    const base =
+      e.code === 'DUPLICATE_KEY'
+        ? 'duplicate key: map keys must be unique'
+        : e.code === 'RESOURCE_EXHAUSTION'
+          ? `the YAML nests too deep to parse (${message})`
+          : `YAML syntax error: ${message}`;
     return { line: pos.line, column: pos.col, message: base, hint: YAML_HINTS[e.code] ?? 'fix the YAML syntax at this position' };
   });
-  return { doc, lineCounter, text, problems };
+  const parsed: ParsedYaml = { doc, lineCounter, text, problems };
+  if (problems.length === 0) problems.push(...structureProblems(parsed));
+  return parsed;
 }
 
 function openingQuote(text: string, quote: string, beforeLine: number): { line: number; col: number } | undefined {

@@ -230,8 +230,10 @@ const HANDLERS: Handlers = {
   // A finished slot is simply done; only a slot still running was claimed by another process.
   'run:claimed-elsewhere': (p, log) =>
     log.info(
-      { job: p.job, slot: iso(p.slot), status: p.status },
-      p.status === 'running' ? 'slot already claimed by another process' : `slot already done (${p.status})`,
+      { job: p.job, slot: iso(p.slot), status: p.status, ...(p.owner ? { owner: p.owner } : {}) },
+      p.status === 'running'
+        ? `slot already claimed by another process${p.owner ? ` (${p.owner}${p.leaseUntil ? `, lease until ${iso(p.leaseUntil)}` : ''})` : ''}`
+        : `slot already done (${[p.attempts ? `run ${p.attempts}` : '', `${p.status}${p.finishedAt ? ` at ${iso(p.finishedAt)}` : ''}`].filter(Boolean).join(', ')})`,
     ),
   'source:end': (p, log) => {
     const fields = { job: p.job, source: p.source, durationMs: p.durationMs, ok: p.ok, ...(p.error ? { error: p.error } : {}) };

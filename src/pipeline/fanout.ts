@@ -136,11 +136,10 @@ export function formatProgress(p: { sent: number; total: number; ratePerSecond: 
 }
 
 /**
- * Hook for per-user unsubscribe (the buttons issue adds it to the ledger): the users a fan-out
- * must skip. Until the ledger has such a list this returns nothing, and every recipient is sent.
+ * The users a fan-out skips: those who pressed an `unsubscribe` button of this job (kept in the
+ * ledger, so every replica and every later run sees it). Read once per run: one query, not one per DM.
  */
 export async function unsubscribedUsers(store: StateStore | null, job: string): Promise<ReadonlySet<number>> {
-  const source = store as (StateStore & { unsubscribedUsers?: (job: string) => Promise<Iterable<number>> }) | null;
-  if (!source?.unsubscribedUsers) return new Set();
-  return new Set(await source.unsubscribedUsers(job));
+  if (!store) return new Set();
+  return new Set(await store.interactions.listUnsubscribed(job));
 }

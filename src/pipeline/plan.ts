@@ -4,6 +4,7 @@
  */
 import { DigestError } from '../errors.js';
 import { isActionButton, type JobConfig, type TargetSpec } from '../config/types.js';
+import { CONFIG_DEFAULTS } from '../config/defaults.js';
 import { encodeButtonData } from '../interactions/payload.js';
 import type { CompiledTemplate, RenderOptions } from '../render/types.js';
 import type { Period } from '../sources/define.js';
@@ -40,6 +41,9 @@ export interface Plan {
   groups: Array<{ context: RenderContext; messages: PlannedMessage[] }>;
 }
 
+/** The API's limit on a button's text (characters), the one `validate` checks static texts against. */
+const BUTTON_TEXT_MAX = CONFIG_DEFAULTS.limits.buttonTextMax;
+
 const ENTITY: Record<TargetSpec['kind'], EntityType> = { chat: 'discussion', user: 'user', thread: 'thread' };
 
 export function baseContext(job: JobConfig, parts: Omit<RenderContext, 'job'>): RenderContext {
@@ -71,7 +75,11 @@ function planItems(job: JobConfig, context: RenderContext): unknown[] {
 
 /** How many messages the plan has at most (items × targets; empty renders and split parts aside). */
 export function planSize(job: JobConfig, context: RenderContext): number {
-  return planItems(job, context).length * job.targets.length;
+  const items = planItems(job, context);
+  // Keys are checked for the whole list before anything is posted: a clash fails the run whole.
+  const seen = new Set<string>();
+  if (job.itemKey) items.forEach((item, i) => itemKey(job, { ...context, item }, i, seen));
+  return items.length * job.targets.length;
 }
 
 /**
@@ -82,8 +90,9 @@ export function planSize(job: JobConfig, context: RenderContext): number {
 export function* streamPlan(job: JobConfig, context: RenderContext, counts: { empty: number }, deadline?: number): Generator<Plan['groups'][number]> {
   const opts: RenderOptions = { locale: job.locale, timezone: job.timezone, ...(deadline !== undefined ? { deadline } : {}) };
   const items = planItems(job, context);
+  const seen = new Set<string>();
   for (let i = 0; i < items.length; i++) {
-    const index = job.forEach ? i : null;
+    const index = job.forEach ? itemKey(job, { ...context, item: items[i] }, i, seen) : null;
     const base: RenderContext = index === null ? context : { ...context, item: items[i] };
     const ctx: RenderContext = { ...base, attachments: attachmentInfos(job.attachments ?? [], base as unknown as Record<string, unknown>, opts) };
     const group: Plan['groups'][number] = { context: ctx, messages: [] };
@@ -105,6 +114,33 @@ export function* streamPlan(job: JobConfig, context: RenderContext, counts: { em
     }
     if (group.messages.length > 0) yield group;
   }
+}
+
+/**
+ * What names fan-out item `i` in the ledger: its position, or the job's `key:` value (so a
+ * reordered list still edits each item's own message). Two items with one key would share a
+ * message: refused.
+ */
+function itemKey(job: JobConfig, ctx: RenderContext, i: number, seen: Set<string>): string {
+  if (!job.itemKey) return String(i);
+  const value = getPath(ctx, job.itemKey);
+  const where = { ...job.position, path: `${job.position.path}.key` };
+  if ((typeof value !== 'string' && typeof value !== 'number') || String(value).trim() === '') {
+    throw new DigestError('E_SOURCE', `key: "${job.itemKey}" of item ${i} is ${describe(value)}, not a string or number`, {
+      location: where,
+      hint: `every item of ${job.forEach} needs that field; \`pachca-digest render ${job.name} --json\` shows the data`,
+    });
+  }
+  // `~` separates a message's parts in the ledger's keys.
+  const key = `k=${encodeURIComponent(String(value)).replace(/~/g, '%7E')}`;
+  if (seen.has(key)) {
+    throw new DigestError('E_SOURCE', `key: "${job.itemKey}" is ${JSON.stringify(value)} for more than one item of ${job.forEach}`, {
+      location: where,
+      hint: 'point key at a field that is unique per item (an id, a name)',
+    });
+  }
+  seen.add(key);
+  return key;
 }
 
 /** The messages of a plan stream, one at a time. */
@@ -139,6 +175,12 @@ function renderButtons(target: TargetSpec, ctx: RenderContext, opts: RenderOptio
     const out: MessageButton[] = [];
     for (const b of row) {
       const text = renderTemplate(b.text, ctx, opts).trim();
+      if ([...text].length > BUTTON_TEXT_MAX) {
+        throw new DigestError('E_TEMPLATE', `button text rendered to ${[...text].length} characters; Pachca allows at most ${BUTTON_TEXT_MAX}`, {
+          location: target.position,
+          hint: 'shorten the button text template (e.g. {{truncate item.name 60}}); put the details into the message',
+        });
+      }
       if (isActionButton(b)) {
         if (!text) continue;
         try {

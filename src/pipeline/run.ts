@@ -17,6 +17,7 @@ import { computePeriod, latestSlot, parseCron, toZonedIso } from '../scheduler/i
 import { isEmptyValue, splitPath } from '../util/path.js';
 import { baseContext, planMessages, planSize, streamMessages, streamPlan, type Plan, type PlannedMessage, type RenderContext } from './plan.js';
 import { deliver } from './deliver.js';
+import { afterRun } from './after-run.js';
 import { scrubError, throwIfAborted, toDigestError } from './errors.js';
 import { renderAttachments } from '../attachments/index.js';
 import { notifyGate, runMonitor } from './monitor.js';
@@ -78,7 +79,20 @@ export function httpAgent(): Dispatcher {
   return sharedAgent;
 }
 
+/**
+ * One run of a job for a slot, to its end: claim, collect, render, deliver, record, and then what
+ * follows every outcome (alerts through `evaluateAlert`, the heartbeat, retention; after-run.ts).
+ * One step, so no caller can post a digest and forget its alert. A dry run stops before that part.
+ */
 export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutcome> {
+  const outcome = await runPipeline(deps, req);
+  if (!req.dryRun) {
+    await afterRun({ config: deps.config, job: req.job, outcome, store: deps.store, client: deps.client, logger: deps.logger });
+  }
+  return outcome;
+}
+
+async function runPipeline(deps: RunnerDeps, req: RunRequest): Promise<RunOutcome> {
   const clock = deps.now ?? (() => new Date());
   const started = clock();
   const { job, slot } = req;
@@ -118,11 +132,12 @@ export async function runJob(deps: RunnerDeps, req: RunRequest): Promise<RunOutc
     if (!claim.claimed) {
       outcome.status = claim.run.status === 'running' ? 'in-progress' : 'already-done';
       outcome.existing = claim.run;
+      const r = claim.run;
       outcome.reason =
-        claim.run.status === 'running'
-          ? `slot ${slot.toISOString()} is being run by ${claim.run.owner}`
-          : `slot ${slot.toISOString()} already ${claim.run.status}`;
-      deps.events.emit('run:claimed-elsewhere', { job: job.name, slot, status: claim.run.status });
+        r.status === 'running'
+          ? `slot ${slot.toISOString()} is being run by ${r.owner}`
+          : `slot ${slot.toISOString()} already ${r.status}${r.finishedAt ? ` at ${r.finishedAt.toISOString()}` : ''}`;
+      deps.events.emit('run:claimed-elsewhere', { job: job.name, slot, status: r.status, owner: r.owner, attempts: r.attempts, finishedAt: r.finishedAt, leaseUntil: r.leaseUntil });
       return outcome;
     }
     run = claim.run;

@@ -23,6 +23,12 @@ export const BOT_DEFAULTS = {
   deliveryTimeoutMs: 5_000,
 } as const;
 
+/** What a sandbox token may do unless `tokenScopes` says otherwise: everything a digest bot uses. */
+const SANDBOX_SCOPES = [
+  'chats:read', 'messages:read', 'messages:create', 'messages:update', 'messages:delete', 'threads:read', 'threads:create',
+  'users:read', 'uploads:write', 'link_previews:write', 'webhooks:events:read', 'webhooks:events:delete', 'bot_self:webhook:write',
+];
+
 export interface WebhookEvent {
   id: string;
   event_type: string;
@@ -207,6 +213,34 @@ export class SandboxBot {
           if (i < 0) throw notFound('id', ctx.params.id, 'Event');
           this.#events.splice(i, 1);
           return { status: 204 };
+        },
+      },
+      {
+        // AccessTokenInfo: whose token it is and what it may do (`bot status` reads it).
+        method: 'GET',
+        path: '/oauth/token/info',
+        bucket: 'other',
+        handle: (ctx) => {
+          const user = this.o.store.user(ctx.userId);
+          const t = ctx.tokenKey;
+          // Masked as Pachca documents: the first 8 and the last 4 characters (short ones hidden entirely).
+          const masked = t.length > 16 ? `${t.slice(0, 8)}...${t.slice(-4)}` : '...';
+          return {
+            status: 200,
+            body: {
+              data: {
+                id: 1,
+                token: masked,
+                name: user?.bot ? null : 'sandbox token',
+                user_id: ctx.userId,
+                scopes: this.o.tokenScopes?.[t] ?? SANDBOX_SCOPES,
+                created_at: new Date(0).toISOString(),
+                revoked_at: null,
+                expires_in: null,
+                last_used_at: new Date(this.o.now()).toISOString(),
+              },
+            },
+          };
         },
       },
       {

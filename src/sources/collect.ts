@@ -40,7 +40,7 @@ export interface CollectOptions {
 export interface CollectResult {
   metrics: unknown;
   notes: string[];
-  /** Sources that reported an empty period (`ctx.reportEmpty`), as "name: reason". */
+  /** Sources that reported an empty period (`ctx.reportEmpty`), as "name: reason" (just the reason for a job's single source). */
   empty: string[];
 }
 
@@ -126,8 +126,9 @@ async function runOne(
       signal,
       logger,
       timeoutMs,
-      note: (text: string) => notes.push(`${name}: ${text}`),
-      reportEmpty: (reason: string) => empty.push(`${name}: ${reason}`),
+      // A job's single source has no name worth printing ("default"): its notes stand alone.
+      note: (text: string) => notes.push(spec.name === undefined ? text : `${name}: ${text}`),
+      reportEmpty: (reason: string) => empty.push(spec.name === undefined ? reason : `${name}: ${reason}`),
     }) as unknown as SourceContext;
     try {
       const value = await raceSignal(Promise.resolve().then(() => spec.definition.collect(ctx)), signal);

@@ -42,6 +42,21 @@ describe('validate with a malformed config', () => {
     expect(r.stderr).toContain(expectedWhere(c));
   });
 
+  it('the built CLI: a YAML alias bomb is exit 2 with E_CONFIG at its line, no stack trace, at once', async () => {
+    const bomb = MALFORMED_CASES.find((c) => c.name.startsWith('YAML alias bomb'))!;
+    const p = setup(bomb);
+    const started = Date.now();
+    const r = await runCli(['validate'], { cwd: p.dir, env: {} });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('E_CONFIG jobs.config.yaml:7:15: aliases expand the config');
+    expect(r.stderr).not.toMatch(/internal error|ReferenceError|\n\s+at .+:\d+:\d+\)?\n/);
+    // Expanded, the bomb is 9^9 values: anything but a check before expanding would run out of memory or time.
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const run = await runCli(['run-job', 'daily', '--dry-run'], { cwd: p.dir, env: {} });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('E_CONFIG');
+  }, 40_000);
+
   it('a missing config file is exit 2 with a hint on how to point at one', async () => {
     project = makeProject({});
     const r = await runCli(['validate'], { cwd: project.dir });

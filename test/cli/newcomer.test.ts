@@ -67,7 +67,9 @@ describe('a newcomer following the README', () => {
     const r = await cli(['run-job', 'daily-sales']);
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain('✓');
-    expect(r.stderr).toMatch(/already succeeded; nothing to do/);
+    expect(r.stderr).toMatch(/already succeeded at \S+Z; nothing to do/);
+    // The log line says it is done, and when: not that another process claimed it.
+    expect(r.stderr).toMatch(/slot already done \(run 1, succeeded at 20\S+Z\)/);
     expect(r.stderr).not.toContain('claimed by another process');
   });
 

@@ -83,11 +83,21 @@ describe('run-job against the sandbox', () => {
     expect((await runCli(['run-job', 'sales', ...slot], { cwd: project.dir, env: env() })).code).toBe(0);
     const again = await runCli(['run-job', 'sales', ...slot], { cwd: project.dir, env: env() });
     expect(again.code).toBe(0);
-    expect(again.stderr).toMatch(/already succeeded/);
+    expect(again.stderr).toMatch(/slot 2026-11-24T06:00:00.000Z already succeeded at \S+Z; nothing to do/);
+    expect(again.stderr).toMatch(/slot already done \(run 1, succeeded at \S+Z\)/);
+    expect(again.stderr).not.toContain('claimed by another process');
     expect(sandbox.store.messages()).toHaveLength(2);
     const forced = await runCli(['run-job', 'sales', ...slot, '--force'], { cwd: project.dir, env: env() });
     expect(forced.code).toBe(0);
     expect(sandbox.store.messages()).toHaveLength(4);
+  });
+
+  it('--slot off the schedule is said, with the nearest real slots, and still runs', async () => {
+    const r = await runCli(['run-job', 'sales', '--slot', '2026-11-24T09:17:00+03:00'], { cwd: project.dir, env: env() });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/warning: --slot 2026-11-24T06:17:00.000Z is not on sales's schedule "[^"]+" \(Europe\/Moscow\); nearest slots: 2026-11-24 09:00 \+03:00 \(2026-11-24T06:00:00.000Z\), /);
+    const onSchedule = await runCli(['run-job', 'sales', '--slot', '2026-11-24T09:00:00+03:00', '--dry-run'], { cwd: project.dir, env: env() });
+    expect(onSchedule.stderr).not.toContain('is not on');
   });
 
   it('--dry-run prints the messages and posts nothing', async () => {

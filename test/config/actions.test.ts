@@ -56,6 +56,20 @@ describe('action buttons and events in the config', () => {
     expect(e.format()).toMatch(/Pachca allows 255/);
   });
 
+  test('button text over 255 characters: refused at validate when static, at render when templated', async () => {
+    const long = 'ю'.repeat(256);
+    const e = await loadError(job(`        - { text: "${long}", url: "https://example.com/r" }`));
+    expect(e.format()).toMatch(/button text is 256 characters; Pachca allows at most 255/);
+    expect(e.format()).toMatch(/buttons\.0\.text|buttons\[0\]\.text/);
+    // Exactly 255 is fine.
+    await load(job(`        - { text: "${'ю'.repeat(255)}", url: "https://example.com/r" }`));
+    const c = await load(job('        - { text: "{{metrics.label}}", url: "https://example.com/r" }'));
+    const j = c.jobs[0]!;
+    const ctx = (label: string) => baseContext(j, { metrics: { label, count: 1 }, period: { start: new Date(), end: new Date(), startIso: '', endIso: '', timezone: 'UTC' }, slot: new Date(), now: new Date(), previous: null });
+    expect(planMessages(j, ctx('коротко')).messages[0]!.input.buttons).toEqual([[{ text: 'коротко', url: 'https://example.com/r' }]]);
+    expect(() => planMessages(j, ctx(long))).toThrow(/button text rendered to 256 characters/);
+  });
+
   test('webhook mode needs a signing secret, from the env by default, and never prints it', async () => {
     const e = await loadError(job('        - { text: "x", action: refresh }', 'events: { mode: webhook }'));
     expect(e.format()).toMatch(/PACHCA_WEBHOOK_SECRET/);

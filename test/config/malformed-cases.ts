@@ -209,4 +209,33 @@ export const MALFORMED_CASES: MalformedCase[] = [
     yaml: `version: 1\npachca:\n  timeouts:\n    connect: soon\njobs:\n${job('    timezone: Mars/Olympus\n').replace('"0 9 * * 1-5"', '"61 * * * *"')}`,
     expect: { line: 4, path: 'pachca.timeouts.connect', message: /"soon" is not a duration/, problems: 3 },
   },
+  {
+    name: 'YAML alias bomb (aliases of aliases)',
+    yaml:
+      'version: 1\na0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n' +
+      Array.from({ length: 8 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(9).fill(`*a${i}`).join(', ')}]\n`).join('') +
+      'jobs:\n' +
+      job(),
+    expect: { line: 7, column: 15, message: /aliases expand the config to more than 200,000 values \(\*a4 here\)/, hint: /aliases of aliases multiply/, problems: 1 },
+  },
+  {
+    name: "YAML aliases past yaml's own alias count",
+    yaml: `version: 1\nx: &x 1\nd: &d { a: *x, b: *x }\nmany: [${Array(600).fill('*d').join(', ')}]\njobs:\n${job()}`,
+    expect: { line: 3, message: /cannot expand the aliases: Excessive alias count/, hint: /fewer aliases/, problems: 1 },
+  },
+  {
+    name: 'YAML nested too deep',
+    yaml: `version: 1\nx: ${'['.repeat(100)}${']'.repeat(100)}\njobs:\n${job()}`,
+    expect: { line: 2, column: 67, message: /the YAML nests more than 64 levels deep here/, hint: /runaway brackets/, problems: 1 },
+  },
+  {
+    name: 'YAML nested too deep for the parser itself',
+    yaml: `version: 1\nx: ${'['.repeat(5000)}${']'.repeat(5000)}\njobs:\n${job()}`,
+    expect: { line: 2, message: /the YAML nests too deep to parse/, hint: /runaway brackets/ },
+  },
+  {
+    name: 'config file too large',
+    yaml: `version: 1\njobs:\n${job()}notes: |\n${'  a line of padding that makes the config far too large\n'.repeat(170_000)}`,
+    expect: { line: 149_805, column: 1, message: /the config file is 9\.\d MB, more than the 8 MB a config may be/, hint: /`file` source/, problems: 1 },
+  },
 ];

@@ -33,6 +33,12 @@ jobs:
     source: { type: static, data: { n: 3 } }
     template: t.hbs
     target: { chat_id: 103 }
+  - name: paused
+    enabled: false
+    schedule: "0 0 * * *"
+    source: { type: static, data: { n: 4 } }
+    template: t.hbs
+    target: { chat_id: 104 }
 `;
 
 describe('run-due', () => {
@@ -51,6 +57,7 @@ describe('run-due', () => {
     // A job with nothing to run says why.
     expect(first.stderr).toMatch(/yearly: not due — the latest slot \S+ \S+ \S+ is older than starting_deadline \(3600s\)/);
     expect(first.stderr).not.toMatch(/yearly \S+: /);
+    expect(first.stderr).toContain('paused: not run — disabled (enabled: false)');
     expect(suite.sandbox.store.messages(101).map((m) => m.content)).toEqual([`morning slot=${slot} n=1`]);
     expect(suite.sandbox.store.messages(102).map((m) => m.content)).toEqual([`evening slot=${slot} n=2`]);
     expect(suite.sandbox.store.messages(103)).toEqual([]);
@@ -60,6 +67,7 @@ describe('run-due', () => {
     // Decided from the ledger before claiming: not due, with the reason and the next slot.
     expect(second.stderr).toMatch(/morning: not due — slot \S+ 00:00 \+00:00 already succeeded; next slot /);
     expect(second.stderr).toMatch(/evening: not due — slot \S+ 00:00 \+00:00 already succeeded/);
+    expect(second.stderr).toMatch(/run-due: nothing ran — none of the 3 enabled job\(s\) had a due slot/);
     expect(suite.sandbox.store.messages()).toHaveLength(2);
     expect(suite.sandbox.store.messages().map(slotOf)).toEqual([slot, slot]);
 

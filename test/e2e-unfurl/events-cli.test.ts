@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { openStateStore } from '../../src/state/index.js';
 import { makeProject, runCli, type Project } from '../helpers/project.js';
 
 const CONFIG = `
@@ -94,5 +95,22 @@ describe('link_shared through the events command', () => {
       body: JSON.stringify({ content: 'https://elsewhere.example/report' }),
     });
     expect(sandbox.bot.events().length).toBe(before);
+  });
+
+  it('the events command prunes handled event keys older than a week, and keeps newer ones', async () => {
+    const url = `sqlite://${p.dir}/prune.db`;
+    let store = await openStateStore(url, { baseDir: p.dir });
+    const old = new Date(Date.now() - 8 * 86_400_000);
+    await store.interactions.take('event:old', 'x', 60_000, old);
+    await store.interactions.complete('event:old', 'x', old);
+    await store.interactions.take('event:new', 'x', 60_000, new Date());
+    await store.interactions.complete('event:new', 'x', new Date());
+    await store.close();
+    const r = await runCli(['events'], { cwd: p.dir, env: { PACHCA_TOKEN: TOKEN, PACHCA_API_URL: sandbox.baseUrl, PACHCA_DIGEST_STATE: url }, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    store = await openStateStore(url, { baseDir: p.dir });
+    expect(await store.interactions.isDone('event:old')).toBe(false);
+    expect(await store.interactions.isDone('event:new')).toBe(true);
+    await store.close();
   });
 });

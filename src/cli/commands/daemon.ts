@@ -5,7 +5,6 @@ import type { StateStore } from '../../state/types.js';
 import type { Logger } from '../../observability/logger.js';
 import type { DigestEmitter } from '../../events.js';
 import { runJob, type RunOutcome } from '../../pipeline/run.js';
-import { afterRun } from '../../pipeline/after-run.js';
 import { dueSlots, parseCron } from '../../scheduler/index.js';
 import type { PachcaClient } from '../../pachca/client.js';
 import type { Sandbox, WebOptions } from '../../sandbox/index.js';
@@ -21,13 +20,11 @@ export interface DaemonFlags {
 
 function runner(config: () => LoadedConfig, client: () => PachcaClient, store: StateStore, events: DigestEmitter, logger: Logger, owner: string) {
   return async (job: JobConfig, slot: Date, opts: { signal?: AbortSignal; retryFailed?: boolean }): Promise<RunOutcome> => {
-    const cfg = config();
-    const outcome = await runJob(
-      { config: cfg, events, logger, store, client, owner },
+    // runJob includes what follows the outcome (alerts, heartbeat, retention).
+    return runJob(
+      { config: config(), events, logger, store, client, owner },
       { job, slot, retryFailed: opts.retryFailed ?? false, ...(opts.signal ? { signal: opts.signal } : {}) },
     );
-    await afterRun({ config: cfg, job, outcome, store, client, logger });
-    return outcome;
   };
 }
 
@@ -94,6 +91,7 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
         },
       },
     })).catch(async (err: unknown) => {
+      await intake.stop();
       await store.close();
       await delivery.close();
       throw err;
@@ -175,7 +173,10 @@ export async function runDueCommand(flags: { sandbox?: boolean }, g: GlobalOptio
   try {
     const due: Array<Promise<void>> = [];
     for (const job of config.jobs) {
-      if (!job.enabled) continue;
+      if (!job.enabled) {
+        io.err(`${job.name}: not run — disabled (enabled: false)`);
+        continue;
+      }
       const [last, seen] = await Promise.all([store.lastRun(job.name), store.getFlag(`first-seen:${job.name}`)]);
       const plan = dueSlots(
         { name: job.name, schedule: parseCron(job.schedule), timezone: job.timezone, catchUp: job.catchUp, startingDeadlineMs: job.startingDeadlineMs },
@@ -200,6 +201,10 @@ export async function runDueCommand(flags: { sandbox?: boolean }, g: GlobalOptio
       );
     }
     await Promise.all(due);
+    if (due.length === 0) {
+      const enabled = config.jobs.filter((j) => j.enabled).length;
+      io.err(`run-due: nothing ran — none of the ${enabled} enabled job(s) had a due slot (reasons above)`);
+    }
   } finally {
     await store.close();
     await delivery.close();

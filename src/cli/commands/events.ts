@@ -47,6 +47,29 @@ function linkSharedHandler(d: IntakeDeps): EventHandler {
 }
 
 /**
+ * Handled event keys are kept this long, then pruned: long past any redelivery (Pachca retries a
+ * webhook for minutes; a history entry is deleted once handled), short enough that the table stays small.
+ */
+const HANDLED_RETENTION_MS = 7 * 86_400_000;
+const PRUNE_EVERY_MS = 3_600_000;
+
+/** Returns a function that prunes old handled keys, at most once per PRUNE_EVERY_MS; never throws. */
+function handledPruner(d: IntakeDeps): () => Promise<void> {
+  let last = 0;
+  return async () => {
+    const now = Date.now();
+    if (now - last < PRUNE_EVERY_MS) return;
+    last = now;
+    try {
+      const n = await d.store.interactions.pruneHandled(new Date(now - HANDLED_RETENTION_MS));
+      if (n > 0) d.logger.debug({ pruned: n }, 'pruned handled event keys older than 7 days');
+    } catch (err) {
+      d.logger.warn({ err: (err as Error).message }, 'pruning handled event keys failed; trying again later');
+    }
+  };
+}
+
+/**
  * How a process against the built-in sandbox takes events when the config has no `events:`: it
  * polls the sandbox's history, so clicks and shared links in the web view are answered live.
  */
@@ -60,7 +83,12 @@ export function startIntake(
 ): { stop: () => Promise<void>; webhookRoute?: { path: string; handler: ReturnType<typeof webhookHandler> } } {
   if (!settings) return { stop: async () => {} };
   const ac = new AbortController();
+  const prune = handledPruner(d);
   if (settings.mode === 'webhook') {
+    void prune();
+    const pruning = setInterval(() => void prune(), PRUNE_EVERY_MS);
+    pruning.unref();
+    ac.signal.addEventListener('abort', () => clearInterval(pruning), { once: true });
     const inFlight = new Set<Promise<unknown>>();
     const handler = webhookHandler({
       secret: settings.signingSecret!,
@@ -84,6 +112,7 @@ export function startIntake(
     while (!ac.signal.aborted) {
       try {
         await drainHistory(d.client(), router, { signal: ac.signal, events: d.events });
+        await prune();
       } catch (err) {
         if (!ac.signal.aborted) d.logger.warn({ err: (err as Error).message }, 'event history drain failed; retrying at the next interval');
       }
@@ -110,8 +139,10 @@ export async function eventsCommand(flags: { sandbox?: boolean }, g: GlobalOptio
   const delivery = await resolveDelivery(config, events, { sandbox: flags.sandbox ?? false });
   const store = await openStore(delivery.stateUrl, config);
   try {
-    const router = createRouter({ config: () => config, client: delivery.client, store, events, logger, owner: ownerId() });
+    const deps = { config: () => config, client: delivery.client, store, events, logger, owner: ownerId() };
+    const router = createRouter(deps);
     const r = await drainHistory(delivery.client(), router, { events });
+    await handledPruner(deps)();
     io.err(`events: ${r.handled} handled, ${r.duplicates} duplicates, ${r.ignored} ignored, ${r.failed} failed; ${r.deleted} deleted from the history (${r.pages} pages)`);
     return r.failed > 0 ? EXIT.JOB_FAILED : EXIT.OK;
   } finally {

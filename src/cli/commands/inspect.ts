@@ -17,7 +17,7 @@ import {
   type GlobalOptions,
   type Io,
 } from '../context.js';
-import { resolveSlot } from './run-job.js';
+import { offScheduleWarning, resolveSlot } from './run-job.js';
 import { silentLogger } from '../../observability/logger.js';
 import { scrubSecrets } from '../../observability/secrets.js';
 
@@ -45,6 +45,8 @@ export async function renderCommand(name: string, flags: { metrics?: string; slo
   let metrics: unknown;
   if (flags.metrics) metrics = await readMetricsFile(flags.metrics);
   const slot = resolveSlot(job, flags.slot, new Date());
+  const offSchedule = flags.slot ? offScheduleWarning(job, slot) : undefined;
+  if (offSchedule) io.err(offSchedule.replace(/ It runs as asked.*$/, ''));
   const events = newEmitter();
   const preview = await previewClientFor(config, job, events);
   const outcome = await runJob(

@@ -1,6 +1,6 @@
 import { DigestError, EXIT } from '../../errors.js';
 import type { JobConfig, LoadedConfig } from '../../config/types.js';
-import { dueSlots, parseCron } from '../../scheduler/index.js';
+import { dueSlots, formatInZone, latestSlot, nextSlot, parseCron } from '../../scheduler/index.js';
 import { runJob, type RunOutcome } from '../../pipeline/run.js';
 import { silentLogger } from '../../observability/logger.js';
 import { formatPlannedMessage } from '../format.js';
@@ -46,6 +46,24 @@ export function resolveSlot(job: JobConfig, flag: string | undefined, now: Date)
   return plan.latest ?? now;
 }
 
+/**
+ * `--slot` at a time the schedule never fires: said, not refused. It still runs (backfills and tests
+ * use exact instants), but the ledger then holds a slot the scheduler would not make, and the due
+ * rule treats every scheduled slot up to it as handled. The nearest real slots are named.
+ */
+export function offScheduleWarning(job: JobConfig, slot: Date): string | undefined {
+  const schedule = parseCron(job.schedule);
+  const before = latestSlot(schedule, job.timezone, slot);
+  if (before && before.getTime() === slot.getTime()) return undefined;
+  const after = nextSlot(schedule, job.timezone, slot);
+  const near = [before, after].filter((d): d is Date => d !== null).map((d) => `${formatInZone(d, job.timezone)} (${d.toISOString()})`);
+  return (
+    `warning: --slot ${slot.toISOString()} is not on ${job.name}'s schedule "${job.schedule}" (${job.timezone})` +
+    (near.length ? `; nearest slots: ${near.join(', ')}` : '') +
+    '. It runs as asked, and scheduled slots up to it count as handled.'
+  );
+}
+
 export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalOptions, io: Io): Promise<number> {
   const config = await loadConfigFor(g, io, name);
   const job = findJob(config, name);
@@ -57,6 +75,8 @@ export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalO
     attachLogging(events, logger);
   }
   const slot = resolveSlot(job, flags.slot, new Date());
+  const offSchedule = flags.slot ? offScheduleWarning(job, slot) : undefined;
+  if (offSchedule) io.err(offSchedule);
 
   if (flags.dryRun) {
     const preview = await previewClientFor(config, job, events);
@@ -91,8 +111,6 @@ export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalO
       { config, events, logger, store, client: delivery.client, owner: ownerId() },
       { job, slot, force: flags.force ?? false, retryFailed: true, signal: stopSignals.signal },
     ).finally(() => stopBar?.());
-    const { afterRun } = await import('../../pipeline/after-run.js');
-    await afterRun({ config, job, outcome, store, client: delivery.client, logger });
     printOutcome(outcome, io, config, false, delivery.kind === 'pachca' ? null : { description: delivery.description, linksLive: delivery.kind !== 'sandbox' });
     return exitFor(outcome);
   } finally {
