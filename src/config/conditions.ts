@@ -4,10 +4,10 @@
  * how it reports problems and compiles templates.
  */
 import { compileExpression, type Expression } from '../monitor/condition.js';
-import type { NotifyPolicy } from '../monitor/notify.js';
+import type { NotifyPolicy } from '../monitor/index.js';
 import { parsePattern } from '../unfurl/match.js';
 import { isDigestError } from '../errors.js';
-import type { CompiledTemplate } from '../render/types.js';
+import type { CompiledTemplate } from '../render/index.js';
 import type { RawJob, RawUnfurl } from './schema.js';
 import type { JobConfig, MonitorConfig, SourcePosition, UnfurlRule } from './types.js';
 import type { PathSegment } from './yaml.js';

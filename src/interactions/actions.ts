@@ -5,9 +5,9 @@
  */
 import { DateTime } from 'luxon';
 import { isActionButton, type JobConfig } from '../config/types.js';
-import type { MessageButton } from '../pachca/types.js';
+import type { MessageButton } from '../pachca/index.js';
 import { escapeMarkdown, finalizeMarkdown } from '../render/index.js';
-import type { RunnerDeps } from '../pipeline/run.js';
+import type { RunnerDeps } from '../pipeline/index.js';
 import { replanSlot } from '../pipeline/replan.js';
 import type { StateStore } from '../state/index.js';
 import { withMessageLock } from '../state/index.js';

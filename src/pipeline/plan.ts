@@ -6,9 +6,9 @@ import { DigestError } from '../errors.js';
 import { isActionButton, type JobConfig, type TargetSpec } from '../config/types.js';
 import { CONFIG_DEFAULTS } from '../config/defaults.js';
 import { encodeButtonData } from '../interactions/payload.js';
-import type { CompiledTemplate, RenderOptions } from '../render/types.js';
-import type { Period } from '../sources/define.js';
-import type { CreateMessageInput, EntityType, MessageButton } from '../pachca/types.js';
+import type { CompiledTemplate, RenderOptions } from '../render/index.js';
+import type { Period } from '../sources/index.js';
+import type { CreateMessageInput, EntityType, MessageButton } from '../pachca/index.js';
 import { getPath } from '../util/path.js';
 import { attachmentInfos, type AttachmentInfo, type RenderedFile } from '../attachments/index.js';
 

@@ -4,10 +4,10 @@
  * continues in its thread. Each part is handed to `onPart` as it lands, to be recorded before the
  * next one goes out.
  */
-import type { JobConfig } from '../config/types.js';
-import type { PachcaClient } from '../pachca/client.js';
-import type { CreateMessageInput, Message, MessageFile } from '../pachca/types.js';
-import type { DeliveryRecord } from '../state/types.js';
+import type { JobConfig } from '../config/index.js';
+import type { PachcaClient } from '../pachca/index.js';
+import type { CreateMessageInput, Message, MessageFile } from '../pachca/index.js';
+import type { DeliveryRecord } from '../state/index.js';
 import type { PlannedMessage } from './plan.js';
 
 export interface Recheck {

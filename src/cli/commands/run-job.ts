@@ -1,5 +1,5 @@
 import { DigestError, EXIT } from '../../errors.js';
-import type { JobConfig, LoadedConfig } from '../../config/types.js';
+import type { JobConfig, LoadedConfig } from '../../config/index.js';
 import { dueSlots, formatInZone, latestSlot, nextSlot, parseCron } from '../../scheduler/index.js';
 import { runJob, type RunOutcome } from '../../pipeline/run.js';
 import { silentLogger } from '../../observability/logger.js';

@@ -5,7 +5,7 @@
  */
 import { relative } from 'node:path';
 import { DigestError, EXIT } from '../../errors.js';
-import type { JobConfig, LoadedConfig } from '../../config/types.js';
+import type { JobConfig, LoadedConfig } from '../../config/index.js';
 import { loadConfigFor, newEmitter, ownerId, previewClientFor, type GlobalOptions, type Io } from '../context.js';
 import { resolveSlot } from './run-job.js';
 import { silentLogger } from '../../observability/logger.js';
