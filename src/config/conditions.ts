@@ -3,9 +3,9 @@
  * (top level). Kept out of load.ts so that file stays about the file format; the loader passes in
  * how it reports problems and compiles templates.
  */
-import { compileExpression, type Expression } from '../monitor/condition.js';
+import { compileExpression, type Expression } from '../monitor/index.js';
 import type { NotifyPolicy } from '../monitor/index.js';
-import { parsePattern } from '../unfurl/match.js';
+import { parsePattern } from '../unfurl/index.js';
 import { isDigestError } from '../errors.js';
 import type { CompiledTemplate } from '../render/index.js';
 import type { RawJob, RawUnfurl } from './schema.js';

@@ -13,7 +13,7 @@ import { createTemplateEngine, lintMessage } from '../render/index.js';
 import type { CompiledTemplate, TemplateEngine } from '../render/index.js';
 import { resolveSource } from '../sources/index.js';
 import type { SourceDefinition } from '../sources/index.js';
-import { parseStateUrl } from '../state/url.js';
+import { parseStateUrl } from '../state/index.js';
 import { CLIENT_DEFAULTS } from '../pachca/defaults.js';
 import { CONFIG_DEFAULTS as D } from './defaults.js';
 import { describeValue, didYouMean, issuesToProblems, type Problem } from './issues.js';

@@ -4,7 +4,7 @@
  * slot's run had; posts nothing and claims nothing (the caller orders itself with the message lock).
  */
 import type { JobConfig } from '../config/index.js';
-import { collectSources } from '../sources/collect.js';
+import { collectSources } from '../sources/index.js';
 import { baseContext, planMessages, type Plan, type RenderContext } from './plan.js';
 import { httpAgent, periodFor, type RunnerDeps } from './run.js';
 

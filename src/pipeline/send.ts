@@ -98,7 +98,7 @@ async function editParts(
 async function upload(client: PachcaClient, m: PlannedMessage, signal: AbortSignal): Promise<MessageFile[] | undefined> {
   if (!m.files) return undefined;
   // Loaded here: dry runs and jobs without files never load the HTTP stack.
-  const { uploadFiles } = await import('../pachca/uploads.js');
+  const { uploadFiles } = await import('../pachca/index.js');
   return uploadFiles(
     client,
     m.files.map((f) => ({ name: f.name, bytes: f.bytes, contentType: f.contentType, fileType: f.fileType, ...(f.width ? { width: f.width, height: f.height } : {}) })),

@@ -4,7 +4,7 @@ import type { JobConfig, LoadedConfig } from '../../config/index.js';
 import type { StateStore } from '../../state/index.js';
 import type { Logger } from '../../observability/index.js';
 import type { DigestEmitter } from '../../events.js';
-import { runJob, type RunOutcome } from '../../pipeline/run.js';
+import { runJob, type RunOutcome } from '../../pipeline/index.js';
 import { dueSlots, parseCron } from '../../scheduler/index.js';
 import type { PachcaClient } from '../../pachca/index.js';
 import type { Sandbox, WebOptions } from '../../sandbox/index.js';

@@ -6,7 +6,7 @@ import type { Logger } from '../../observability/index.js';
 import type { PachcaClient } from '../../pachca/index.js';
 import type { StateStore } from '../../state/index.js';
 import { buttonClickHandler, drainHistory, EventRouter, webhookHandler, type EventHandler, type IncomingEvent } from '../../interactions/index.js';
-import { previewRenderer } from '../../pipeline/unfurl.js';
+import { previewRenderer } from '../../pipeline/index.js';
 import { handleLinkShared, isLinkSharedEvent } from '../../unfurl/index.js';
 import { loadConfigFor, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, type GlobalOptions, type Io } from '../context.js';
 
