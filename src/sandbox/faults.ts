@@ -16,6 +16,8 @@ export interface FaultMatch {
   chatId?: number;
   /** How many matching requests it applies to (default 1; Infinity for all). */
   times?: number;
+  /** Let this many matching requests through untouched first (e.g. fail the 2nd part of a split message). */
+  skip?: number;
 }
 
 export type FaultSpec =
@@ -53,6 +55,8 @@ export interface ActiveFault {
   fault: Fault;
   remaining: number;
   applied: number;
+  /** Matching requests let through so far (see `skip`). */
+  skipped: number;
 }
 
 export interface FaultRequest {
@@ -69,7 +73,7 @@ export class FaultRegistry {
   add(fault: Fault): ActiveFault {
     const times = fault.times ?? 1;
     if (!(times > 0)) throw new Error(`sandbox fault: times must be positive, got ${times}`);
-    const active: ActiveFault = { id: this.#nextId++, fault, remaining: times, applied: 0 };
+    const active: ActiveFault = { id: this.#nextId++, fault, remaining: times, applied: 0, skipped: 0 };
     this.#faults.push(active);
     return active;
   }
@@ -92,6 +96,10 @@ export class FaultRegistry {
   take(req: FaultRequest): Fault | undefined {
     const hit = this.#faults.find((f) => matches(f.fault, req));
     if (!hit) return undefined;
+    if (hit.skipped < (hit.fault.skip ?? 0)) {
+      hit.skipped++;
+      return undefined;
+    }
     hit.applied++;
     hit.remaining--;
     if (hit.remaining <= 0) this.#faults = this.#faults.filter((f) => f !== hit);
@@ -133,6 +141,7 @@ const match = {
   path: z.string().optional(),
   chatId: z.number().int().optional(),
   times,
+  skip: z.number().int().min(0).optional(),
 };
 
 const faultSchema = z.discriminatedUnion('kind', [

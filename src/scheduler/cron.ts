@@ -310,165 +310,105 @@ function dayMatches(t: Tables, y: number, mo: number, d: number): boolean {
  * within `horizonYears`. Skips whole months, days, hours and minutes that cannot match.
  */
 export function nextMatchingWall(s: CronSchedule, afterWall: number, horizonYears: number): number | null {
-  const t = tables(s);
-  const start = new Date(Math.floor(afterWall / 1000) * 1000 + 1000);
-  let y = start.getUTCFullYear();
-  let mo = start.getUTCMonth() + 1;
-  let d = start.getUTCDate();
-  let h = start.getUTCHours();
-  let mi = start.getUTCMinutes();
-  let sec = start.getUTCSeconds();
-  const lastYear = y + horizonYears;
-  const nextDay = () => {
-    d++;
-    h = 0;
-    mi = 0;
-    sec = 0;
-    if (d > daysInMonth(y, mo)) {
-      d = 1;
-      mo++;
-      if (mo > 12) {
-        mo = 1;
-        y++;
-      }
-    }
-  };
-  for (;;) {
-    if (y > lastYear) return null;
-    if (!t.month[mo]) {
-      const m = t.nextMonth[mo]!;
-      if (m < 0) {
-        y++;
-        mo = t.nextMonth[1]!;
-      } else mo = m;
-      d = 1;
-      h = 0;
-      mi = 0;
-      sec = 0;
-      continue;
-    }
-    if (!dayMatches(t, y, mo, d)) {
-      nextDay();
-      continue;
-    }
-    if (!t.hour[h]) {
-      const nh = t.nextHour[h]!;
-      if (nh < 0) {
-        nextDay();
-        continue;
-      }
-      h = nh;
-      mi = 0;
-      sec = 0;
-    }
-    if (!t.minute[mi]) {
-      const nm = t.nextMinute[mi]!;
-      if (nm < 0) {
-        h++;
-        mi = 0;
-        sec = 0;
-        if (h > 23) nextDay();
-        continue;
-      }
-      mi = nm;
-      sec = 0;
-    }
-    if (!t.second[sec]) {
-      const ns = t.nextSecond[sec]!;
-      if (ns < 0) {
-        mi++;
-        sec = 0;
-        if (mi > 59) {
-          mi = 0;
-          h++;
-          if (h > 23) nextDay();
-        }
-        continue;
-      }
-      sec = ns;
-    }
-    return utc(y, mo, d, h, mi, sec);
-  }
+  return searchWall(s, Math.floor(afterWall / 1000) * 1000 + 1000, 1, horizonYears);
 }
 
 /** The last wall time (whole second) at or before `atOrBeforeWall` that matches, or null. */
 export function prevMatchingWall(s: CronSchedule, atOrBeforeWall: number, horizonYears: number): number | null {
+  return searchWall(s, Math.floor(atOrBeforeWall / 1000) * 1000, -1, horizonYears);
+}
+
+/**
+ * The one search behind both directions: from `fromWall` (a whole second, itself a candidate),
+ * walking forward (`step` 1) or backward (−1). A field that cannot match jumps to the nearest
+ * allowed value in the walking direction (the next and prev tables); one with none left carries into the
+ * next larger field, and the smaller fields restart at the end the walk enters from (0 forward,
+ * their maximum backward).
+ */
+function searchWall(s: CronSchedule, fromWall: number, step: 1 | -1, horizonYears: number): number | null {
   const t = tables(s);
-  const start = new Date(Math.floor(atOrBeforeWall / 1000) * 1000);
+  const fwd = step === 1;
+  const near = fwd
+    ? { second: t.nextSecond, minute: t.nextMinute, hour: t.nextHour, month: t.nextMonth }
+    : { second: t.prevSecond, minute: t.prevMinute, hour: t.prevHour, month: t.prevMonth };
+  const [secStart, minStart, hourStart] = fwd ? [0, 0, 0] : [59, 59, 23];
+  const dayStart = (year: number, month: number) => (fwd ? 1 : daysInMonth(year, month));
+  const start = new Date(fromWall);
   let y = start.getUTCFullYear();
   let mo = start.getUTCMonth() + 1;
   let d = start.getUTCDate();
   let h = start.getUTCHours();
   let mi = start.getUTCMinutes();
   let sec = start.getUTCSeconds();
-  const firstYear = y - horizonYears;
-  const prevDay = () => {
-    d--;
-    h = 23;
-    mi = 59;
-    sec = 59;
-    if (d < 1) {
-      mo--;
-      if (mo < 1) {
-        mo = 12;
-        y--;
+  const limitYear = y + step * horizonYears;
+  const restartDay = () => {
+    h = hourStart;
+    mi = minStart;
+    sec = secStart;
+  };
+  const stepDay = () => {
+    d += step;
+    restartDay();
+    if (d < 1 || d > daysInMonth(y, mo)) {
+      mo += step;
+      if (mo < 1 || mo > 12) {
+        mo = fwd ? 1 : 12;
+        y += step;
       }
-      d = daysInMonth(y, mo);
+      d = dayStart(y, mo);
     }
   };
+  /** Carry into the hour (and the day past its last hour), with minutes and seconds restarted. */
+  const stepHour = () => {
+    h += step;
+    mi = minStart;
+    sec = secStart;
+    if (h < 0 || h > 23) stepDay();
+  };
   for (;;) {
-    if (y < firstYear) return null;
+    if (fwd ? y > limitYear : y < limitYear) return null;
     if (!t.month[mo]) {
-      const m = t.prevMonth[mo]!;
+      const m = near.month[mo]!;
       if (m < 1) {
-        y--;
-        mo = t.prevMonth[12]!;
+        y += step;
+        mo = near.month[fwd ? 1 : 12]!;
       } else mo = m;
-      d = daysInMonth(y, mo);
-      h = 23;
-      mi = 59;
-      sec = 59;
+      d = dayStart(y, mo);
+      restartDay();
       continue;
     }
     if (!dayMatches(t, y, mo, d)) {
-      prevDay();
+      stepDay();
       continue;
     }
     if (!t.hour[h]) {
-      const ph = t.prevHour[h]!;
-      if (ph < 0) {
-        prevDay();
+      const nh = near.hour[h]!;
+      if (nh < 0) {
+        stepDay();
         continue;
       }
-      h = ph;
-      mi = 59;
-      sec = 59;
+      h = nh;
+      mi = minStart;
+      sec = secStart;
     }
     if (!t.minute[mi]) {
-      const pm = t.prevMinute[mi]!;
-      if (pm < 0) {
-        h--;
-        mi = 59;
-        sec = 59;
-        if (h < 0) prevDay();
+      const nm = near.minute[mi]!;
+      if (nm < 0) {
+        stepHour();
         continue;
       }
-      mi = pm;
-      sec = 59;
+      mi = nm;
+      sec = secStart;
     }
     if (!t.second[sec]) {
-      const ps = t.prevSecond[sec]!;
-      if (ps < 0) {
-        mi--;
-        sec = 59;
-        if (mi < 0) {
-          mi = 59;
-          h--;
-          if (h < 0) prevDay();
-        }
+      const ns = near.second[sec]!;
+      if (ns < 0) {
+        mi += step;
+        sec = secStart;
+        if (mi < 0 || mi > 59) stepHour();
         continue;
       }
-      sec = ps;
+      sec = ns;
     }
     return utc(y, mo, d, h, mi, sec);
   }

@@ -36,6 +36,15 @@ describe('faults after the commit', () => {
     expect(sb.store.messages(101).map((m) => m.content)).toEqual(['поздно']);
   });
 
+  it('skip lets the first matching requests through', async () => {
+    sb = await startSandbox();
+    sb.faults.add({ kind: 'status', status: 503, method: 'POST', skip: 1 });
+    expect((await post(sb, { entity_id: 101, content: '1' })).status).toBe(201);
+    expect((await post(sb, { entity_id: 101, content: '2' })).status).toBe(503);
+    expect((await post(sb, { entity_id: 101, content: '3' })).status).toBe(201);
+    expect(sb.store.messages(101).map((m) => m.content)).toEqual(['1', '3']);
+  });
+
   it('late and status-after are accepted over HTTP', async () => {
     sb = await startSandbox();
     const res = await fetch(`${sb.origin}/__sandbox/faults`, {
