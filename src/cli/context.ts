@@ -116,7 +116,7 @@ export async function resolveDelivery(
     const { startSandbox } = await import('../sandbox/index.js');
     // The default chats (101 «Общий», 102 «Разработка», 103 «Продажи», …) match the shipped examples;
     // any other chat id a config posts to is created on first use.
-    const sandbox = await startSandbox({ port: flags.sandboxPort ?? 0, autoCreateChats: true, bot: await sandboxBot(config), ...(flags.web ? { web: flags.web } : {}) });
+    const sandbox = await startSandbox({ port: flags.sandboxPort ?? 0, mode: 'preview', bot: await sandboxBot(config), ...(flags.web ? { web: flags.web } : {}) });
     return {
       description: `the built-in sandbox at ${sandbox.origin}`,
       kind: 'sandbox',

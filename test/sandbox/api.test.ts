@@ -138,17 +138,6 @@ describe('POST /messages', () => {
     }
   });
 
-  it('creates chats on the fly with autoCreateChats', async () => {
-    const s = await startSandbox({ autoCreateChats: true, rateLimits: false });
-    try {
-      const r = await post(s, { entity_id: 777, content: 'x' });
-      expect(r.status).toBe(201);
-      expect(s.store.chat(777)?.name).toBeTruthy();
-    } finally {
-      await s.close();
-    }
-  });
-
   it('sends direct messages to a user through one direct chat', async () => {
     const a = await post(sb, { entity_type: 'user', entity_id: 2, content: 'Привет' });
     const b = await post(sb, { entity_type: 'user', entity_id: 2, content: 'Ещё раз' });

@@ -255,7 +255,7 @@ export async function sandboxCommand(flags: { port?: string; host?: string }, g:
   }
   const bot = config ? await sandboxBot(config) : undefined;
   const sandbox = (late.sandbox = await listenOn(port, '--port', () =>
-    startSandbox({ port, host: flags.host ?? '127.0.0.1', autoCreateChats: true, ...(bot ? { bot } : {}), ...(web ? { web } : {}) }),
+    startSandbox({ port, host: flags.host ?? '127.0.0.1', mode: 'preview', ...(bot ? { bot } : {}), ...(web ? { web } : {}) }),
   ).catch(async (err: unknown) => {
     await closeRun();
     throw err;
