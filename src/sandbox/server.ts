@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../observability/index.js';
 import { apiRoutes } from './api.js';
 import { SandboxBot } from './bot.js';
 import { API_BASE_PATH, INSPECT_BASE_PATH, SANDBOX_DEFAULTS } from './defaults.js';

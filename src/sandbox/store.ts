@@ -4,7 +4,7 @@
  * the API layer. Everything is synchronous, so a benchmark run of thousands of posts stays cheap.
  */
 import { Emitter } from '../events.js';
-import type { EntityType, MessageButton } from '../pachca/types.js';
+import type { EntityType, MessageButton } from '../pachca/index.js';
 import { DEFAULT_BOT_USER, DEFAULT_CHATS, DEFAULT_USERS, SANDBOX_DEFAULTS } from './defaults.js';
 
 export interface SeedUser {
