@@ -24,7 +24,10 @@ function peakRssMb(pid) {
 
 export async function runScaleBench({ jobs = 1000, chats = 200, leadSeconds = 25, nodeOptions } = {}) {
   const { startSandbox } = await import('../dist/sandbox/index.js');
-  const sandbox = await startSandbox({ autoCreateChats: true });
+  const sandbox = await startSandbox({
+    tokens: ['bench-token'],
+    chats: Array.from({ length: chats }, (_, i) => ({ id: 10_000 + i, name: `Чат ${10_000 + i}` })),
+  });
   const dir = mkdtempSync(join(tmpdir(), 'pachca-digest-scale-'));
   mkdirSync(join(dir, 'templates'));
   writeFileSync(join(dir, 'templates/t.hbs'), 'Дайджест **{{job.name}}**: {{metrics.value}}\n');

@@ -8,6 +8,7 @@ import * as echarts from 'echarts/core';
 import { BarChart, LineChart, PieChart } from 'echarts/charts';
 import { GraphicComponent, GridComponent, LegendComponent, TitleComponent } from 'echarts/components';
 import { SVGRenderer } from 'echarts/renderers';
+import { encodePng } from './png.js';
 import { CHART_FONT_FAMILY, chartFontFiles } from './fonts.js';
 import { countRu, lttb, POINTS, toNumber, toTime, type Row } from './data.js';
 import type { AttachmentRenderOptions, ChartSpec, ValueFormat } from './types.js';
@@ -240,7 +241,8 @@ export function rasterise(svg: string, density: number): Buffer {
     shapeRendering: 2,
     textRendering: 1,
   });
-  return r.render().asPng();
+  const image = r.render();
+  return encodePng(image.width, image.height, image.pixels);
 }
 
 const numberFormats = new Map<string, Intl.NumberFormat>();

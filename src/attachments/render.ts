@@ -14,6 +14,9 @@ export async function renderAttachments(specs: AttachmentSpec[], context: Contex
   for (const spec of specs) {
     try {
       out.push(await renderOne(spec, context, opts));
+      // resvg's native buffers (~3 MB a chart) are freed by finalizers that run only when the event
+      // loop turns: a fan-out rendering a chart per item without yielding grew by that much per chart.
+      if (spec.kind === 'chart') await new Promise<void>((r) => setImmediate(r));
     } catch (err) {
       if (isDigestError(err)) throw err.location ? err : new DigestError(err.code, err.message, { location: spec.position, hint: err.hint, cause: err });
       throw new DigestError('E_TEMPLATE', `attachment ${spec.kind} could not be rendered: ${(err as Error)?.message ?? String(err)}`, {

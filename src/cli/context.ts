@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { DigestError } from '../errors.js';
 import { registerSecret } from '../observability/secrets.js';
 import { Emitter, type DigestEmitter } from '../events.js';
-import type { JobConfig, LoadedConfig } from '../config/types.js';
-import type { Logger } from '../observability/logger.js';
-import type { PachcaClient, PachcaClientOptions } from '../pachca/client.js';
-import type { StateStore } from '../state/types.js';
+import type { JobConfig, LoadedConfig } from '../config/index.js';
+import type { Logger } from '../observability/index.js';
+import type { PachcaClient, PachcaClientOptions } from '../pachca/index.js';
+import type { StateStore } from '../state/index.js';
 import type { Sandbox, WebOptions } from '../sandbox/index.js';
 
 export interface GlobalOptions {
@@ -116,7 +116,7 @@ export async function resolveDelivery(
     const { startSandbox } = await import('../sandbox/index.js');
     // The default chats (101 «Общий», 102 «Разработка», 103 «Продажи», …) match the shipped examples;
     // any other chat id a config posts to is created on first use.
-    const sandbox = await startSandbox({ port: flags.sandboxPort ?? 0, autoCreateChats: true, bot: await sandboxBot(config), ...(flags.web ? { web: flags.web } : {}) });
+    const sandbox = await startSandbox({ port: flags.sandboxPort ?? 0, mode: 'preview', bot: await sandboxBot(config), ...(flags.web ? { web: flags.web } : {}) });
     return {
       description: `the built-in sandbox at ${sandbox.origin}`,
       kind: 'sandbox',

@@ -10,6 +10,10 @@ export const INSPECT_BASE_PATH = '/__sandbox';
 export const SANDBOX_DEFAULTS = {
   host: '127.0.0.1',
   port: 0,
+  /** The token a strict sandbox accepts when none are configured. */
+  strictToken: 'sandbox-strict-token',
+  /** What `sandbox.token` reports in preview mode (any token works there). */
+  previewToken: 'sandbox',
   /** Author of every message posted through any token unless `tokens` maps it elsewhere. */
   botUserId: 1000,
   /** Requests kept in the inspection log (oldest dropped first). */

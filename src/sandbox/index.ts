@@ -3,7 +3,8 @@
  * `startSandbox()` listens on 127.0.0.1 (random port by default); point a client at `baseUrl`.
  */
 export { startSandbox } from './server.js';
-export type { Sandbox, SandboxOptions, SandboxStats, RequestLogEntry, RouteMount } from './server.js';
+export { PREVIEW_NOTICE, type SandboxMode } from './auth.js';
+export type { Sandbox, SandboxOptions, SandboxStats, SandboxExchange, RequestLogEntry, RouteMount } from './server.js';
 export { SandboxBot, BOT_DEFAULTS, type WebhookEvent, type DeliveryAttempt } from './bot.js';
 export { SandboxStore, apiMessage, apiChat, messageUrl } from './store.js';
 export { SandboxUploads, UPLOAD_DEFAULTS, STORAGE_BASE_PATH, FILES_BASE_PATH, type StoredUpload } from './uploads.js';

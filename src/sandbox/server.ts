@@ -4,16 +4,21 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../observability/index.js';
 import { apiRoutes } from './api.js';
 import { SandboxBot } from './bot.js';
 import { API_BASE_PATH, INSPECT_BASE_PATH, SANDBOX_DEFAULTS } from './defaults.js';
-import { apiError, oauthError, rateLimitError, SandboxHttpError } from './errors.js';
-import { FaultRegistry, type Fault, type FaultKind } from './faults.js';
+import { PREVIEW_NOTICE, TokenAuth, type SandboxMode } from './auth.js';
+import { apiError, rateLimitError, SandboxHttpError } from './errors.js';
+import { errorReply, faultStatusReply, readBody, run, send, sleep, unhandledBody } from './http.js';
+import { FaultRegistry, type Fault } from './faults.js';
 import { inspectRoutes } from './inspect.js';
-import { RateLimiter, resolveRateLimits, type LimitName, type SandboxRateLimits, type SandboxRateLimitsOption } from './rate-limit.js';
-import { compileRoutes, matchRoute, type Reply, type RequestContext, type Route, type RouteTable } from './router.js';
+import { RateLimiter, resolveRateLimits, type SandboxRateLimits, type SandboxRateLimitsOption } from './rate-limit.js';
+import { compileRoutes, matchRoute, type RequestContext, type Route, type RouteTable } from './router.js';
+import { RequestLog, type RequestLogEntry, type SandboxExchange, type SandboxStats } from './request-log.js';
 import { SandboxStore, type SeedChat, type SeedUser } from './store.js';
+
+export type { RequestLogEntry, SandboxExchange, SandboxStats };
 import { createWebRoutes, type WebOptions } from './web/index.js';
 import { SandboxLinkPreviews, linkPreviewRoutes } from './link-previews.js';
 import { FILES_BASE_PATH, SandboxUploads, STORAGE_BASE_PATH, fileRoutes, storageRoutes, uploadApiRoutes } from './uploads.js';
@@ -27,15 +32,27 @@ export interface SandboxOptions {
   host?: string;
   port?: number;
   /**
+   * `strict` (default): the real API's answers — only `tokens` are accepted (401 otherwise), an
+   * unknown chat, user, thread or message is 404. `preview`: any token, any chat id (created on
+   * first post), and a one-line notice saying so when it starts: what users get from
+   * `pachca-digest sandbox` and token-less runs.
+   */
+  mode?: SandboxMode;
+  /**
    * Accepted bearer tokens. A list: each token posts as `botUserId`. A record: token → author
-   * user id (a bot user is created for unknown ids). Default: any non-empty token is accepted.
+   * user id (a bot user is created for unknown ids). Strict default: SANDBOX_DEFAULTS.strictToken;
+   * preview default: any non-empty token.
    */
   tokens?: string[] | Record<string, number>;
   botUserId?: number;
   chats?: SeedChat[];
   users?: SeedUser[];
-  /** Create a group chat on the first post to an unknown chat id (default false: 404). */
+  /** Preview mode only: create a group chat on the first post to an unknown chat id (default true there). */
   autoCreateChats?: boolean;
+  /** Test-only: every API request with the sandbox's own answer (the conformance suite validates them). */
+  onExchange?: (exchange: SandboxExchange) => void;
+  /** Where preview mode's notice goes (default: a line on stderr). */
+  notice?: (line: string) => void;
   /**
    * `false` disables limits; an object overrides single limits of DOCUMENTED_LIMITS (tests make
    * them stricter than the client assumes: a lower `token` rate, smaller bursts).
@@ -59,37 +76,14 @@ export interface SandboxOptions {
   web?: false | WebOptions;
 }
 
-export interface RequestLogEntry {
-  seq: number;
-  time: string;
-  method: string;
-  /** Path and query (never headers: the token stays out of the log). */
-  path: string;
-  /** Route label such as `POST /messages`; null for unknown paths. */
-  endpoint: string | null;
-  /** null when no answer was sent (socket reset, client gone). */
-  status: number | null;
-  outcome: 'answered' | 'reset' | 'client-closed';
-  bucket: string | null;
-  /** The limit that answered 429 (`token`: the token-wide budget), null when none did. */
-  limitedBy: LimitName | null;
-  chatId: number | null;
-  fault: FaultKind | null;
-  durationMs: number;
-}
 
-export interface SandboxStats {
-  requests: number;
-  /** `POST /messages` → { "201": 12, "429": 3 }; unanswered requests count under "reset". */
-  byEndpoint: Record<string, Record<string, number>>;
-  rateLimited: number;
-  /** 429s by the limit that answered them (`token`, `messageWrite`, …). */
-  rateLimitedBy: Partial<Record<LimitName, number>>;
-  faultsInjected: number;
-  faultsByKind: Partial<Record<FaultKind, number>>;
-}
 
 export interface Sandbox {
+  mode: SandboxMode;
+  /** A token this sandbox accepts (strict: the first configured one). */
+  token: string;
+  /** Strict mode: accept one more token from now on (a test's fresh token), posting as `userId`. */
+  acceptToken(token: string, userId?: number): void;
   origin: string;
   /** origin + '/api/shared/v1': what a client uses as its base URL. */
   baseUrl: string;
@@ -118,19 +112,23 @@ export interface Sandbox {
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const now = options.now ?? Date.now;
   const botUserId = options.botUserId ?? SANDBOX_DEFAULTS.botUserId;
-  const tokenUsers = tokenMap(options.tokens, botUserId);
+  const mode = options.mode ?? 'strict';
+  if (mode === 'strict' && options.autoCreateChats) {
+    throw new Error('sandbox: autoCreateChats is a preview-mode option (the real API answers 404 for an unknown chat); seed the chats instead');
+  }
+  const auth = new TokenAuth(mode, options.tokens, botUserId);
   const store = new SandboxStore({
     users: options.users,
     chats: options.chats,
     botUserId,
-    autoCreateChats: options.autoCreateChats,
+    autoCreateChats: mode === 'preview' && options.autoCreateChats !== false,
     now,
-    extraMemberIds: [...new Set(tokenUsers?.values() ?? [])],
+    extraMemberIds: auth.userIds(),
   });
   const uploads = new SandboxUploads({ now, ...options.uploads });
   const linkPreviews = new SandboxLinkPreviews();
   const ensureTokenUsers = () => {
-    for (const id of new Set(tokenUsers?.values() ?? [])) {
+    for (const id of auth.userIds()) {
       if (!store.user(id)) store.addUser({ id, first_name: 'Бот', last_name: String(id), nickname: `bot_${id}`, bot: true });
     }
   };
@@ -145,24 +143,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const streams = new Set<ServerResponse>();
   const pendingDelays = new Set<AbortController>();
 
-  let log: RequestLogEntry[] = [];
-  let seq = 0;
-  let stats: SandboxStats = emptyStats();
-
+  const requestLog = new RequestLog(logSize);
   const record = (e: RequestLogEntry) => {
-    log.push(e);
-    if (log.length > logSize) log = log.slice(-Math.ceil(logSize * 0.9));
-    stats.requests++;
-    const key = e.endpoint ?? 'unknown';
-    const byStatus = (stats.byEndpoint[key] ??= {});
-    const s = e.status === null ? e.outcome : String(e.status);
-    byStatus[s] = (byStatus[s] ?? 0) + 1;
-    if (e.status === 429) stats.rateLimited++;
-    if (e.limitedBy) stats.rateLimitedBy[e.limitedBy] = (stats.rateLimitedBy[e.limitedBy] ?? 0) + 1;
-    if (e.fault) {
-      stats.faultsInjected++;
-      stats.faultsByKind[e.fault] = (stats.faultsByKind[e.fault] ?? 0) + 1;
-    }
+    requestLog.record(e);
     if (options.logRequests === true) {
       process.stderr.write(`sandbox ${e.method} ${e.path} ${e.status ?? e.outcome} ${e.durationMs}ms${e.fault ? ` fault=${e.fault}` : ''}\n`);
     } else if (options.logRequests) {
@@ -178,8 +161,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     ensureTokenUsers();
     faults.clear();
     limiter?.reset();
-    log = [];
-    stats = emptyStats();
+    requestLog.reset();
   };
 
   let tables: RouteTable[] = [];
@@ -235,7 +217,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
 
     if (match && !match.table.api) {
-      if (!match.route) return send(res, req, { status: match.methodMismatch ? 405 : 404, body: { error: 'not found' } });
+      if (!match.route) {
+        send(res, req, { status: match.methodMismatch ? 405 : 404, body: { error: 'not found' } });
+        return;
+      }
       const reply = await run(() => match.route!.handle(ctx));
       if (!('stream' in reply)) send(res, req, reply);
       return;
@@ -244,7 +229,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     // ---- API pipeline ----
     const route = match?.route ?? null;
     const entry: RequestLogEntry = {
-      seq: ++seq,
+      seq: requestLog.nextSeq(),
       time: new Date(started).toISOString(),
       method,
       path: url.pathname + url.search,
@@ -284,10 +269,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       send(res, req, reply);
       return finish(reply.status);
     }
+    const answer = (reply: { status: number; body?: unknown; headers?: Record<string, string> }) => {
+      const sent = send(res, req, reply);
+      if (sent) options.onExchange?.({
+        method,
+        base: match.table.prefix,
+        template: route.label.slice(route.label.indexOf(' ') + 1),
+        path: match.path,
+        query: url.search,
+        request: { contentType: req.headers['content-type'] ?? null, userAgent: req.headers['user-agent'] ?? null, body: rawBody.toString('utf8') },
+        response: { status: reply.status, contentType: sent['content-type'] ?? null, headers: sent, body: reply.body },
+      });
+      finish(reply.status);
+    };
     if (fault?.kind === 'rate-limit') {
-      const reply = errorReply(rateLimitError(fault.retryAfter ?? 1));
-      send(res, req, reply);
-      return finish(reply.status);
+      return answer(errorReply(rateLimitError(fault.retryAfter ?? 1)));
     }
     if (fault?.kind === 'delay' && fault.when !== 'after') {
       if (!(await sleep(fault.ms, res, pendingDelays))) return finish(null, 'client-closed');
@@ -296,12 +292,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (fault?.kind === 'late' && !(await sleep(fault.ms, null, pendingDelays))) return finish(null, 'client-closed');
 
     const reply = await run(() => {
-      const auth = route.auth === false ? { userId: botUserId, token: '' } : authenticate(req, tokenUsers, botUserId);
-      ctx.userId = auth.userId;
-      ctx.tokenKey = auth.token;
+      const caller = route.auth === false ? { userId: botUserId, token: '' } : auth.authenticate(req);
+      ctx.userId = caller.userId;
+      ctx.tokenKey = caller.token;
       if (limiter) {
         const scope = route.bucket === 'messageWrite' ? `chat:${chatId ?? '?'}` : null;
-        const r = limiter.admit(auth.token, route.bucket, scope, now());
+        const r = limiter.admit(caller.token, route.bucket, scope, now());
         if (!r.ok) {
           entry.limitedBy = r.limit;
           throw rateLimitError(r.retryAfterSec);
@@ -323,11 +319,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (fault?.kind === 'delay' && fault.when === 'after') {
       if (!(await sleep(fault.ms, res, pendingDelays))) return finish(null, 'client-closed');
     }
-    send(res, req, reply);
-    finish(reply.status);
+    answer(reply);
   }
 
   const sandbox: Sandbox = {
+    mode,
+    token: auth.token,
+    acceptToken(token, userId) {
+      auth.accept(token, userId);
+      ensureTokenUsers();
+    },
     origin: '',
     baseUrl: '',
     port: 0,
@@ -342,8 +343,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
     rateLimits: limits,
     bot,
-    requests: () => log.map((e) => ({ ...e })),
-    stats: () => structuredClone(stats),
+    requests: () => requestLog.entries(),
+    stats: () => requestLog.stats(),
     reset,
     async close() {
       bot.close();
@@ -406,6 +407,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   sandbox.origin = `http://${publicHost}:${port}`;
   sandbox.baseUrl = `${sandbox.origin}${API_BASE_PATH}`;
   store.origin = sandbox.origin;
+  if (mode === 'preview') (options.notice ?? ((line) => process.stderr.write(`${line}\n`)))(PREVIEW_NOTICE);
   return sandbox;
 }
 
@@ -426,111 +428,4 @@ function mergeMounts(mounts: RouteMount[]): RouteMount[] {
   return [...byPrefix].map(([prefix, routes]) => ({ prefix, routes }));
 }
 
-function emptyStats(): SandboxStats {
-  return { requests: 0, byEndpoint: {}, rateLimited: 0, rateLimitedBy: {}, faultsInjected: 0, faultsByKind: {} };
-}
 
-function tokenMap(tokens: SandboxOptions['tokens'], botUserId: number): Map<string, number> | null {
-  if (!tokens) return null;
-  if (Array.isArray(tokens)) return new Map(tokens.map((t) => [t, botUserId]));
-  return new Map(Object.entries(tokens));
-}
-
-function authenticate(
-  req: IncomingMessage,
-  tokens: Map<string, number> | null,
-  botUserId: number,
-): { token: string; userId: number } {
-  const header = req.headers.authorization;
-  if (!header) throw oauthError('Access token is missing');
-  const m = /^Bearer\s+(\S.*)$/i.exec(header.trim());
-  if (!m) throw oauthError('Access token is missing');
-  const token = m[1]!.trim();
-  if (!tokens) return { token, userId: botUserId };
-  const userId = tokens.get(token);
-  if (userId === undefined) throw oauthError('Access token is invalid');
-  return { token, userId };
-}
-
-async function run(fn: () => Reply | Promise<Reply>): Promise<Reply> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof SandboxHttpError) return errorReply(e);
-    return { status: 500, body: unhandledBody(e) };
-  }
-}
-
-function errorReply(e: SandboxHttpError): { status: number; body: unknown; headers: Record<string, string> } {
-  return { status: e.status, body: e.body, headers: e.headers };
-}
-
-function unhandledBody(e: unknown) {
-  return {
-    errors: [{ key: 'server', value: null, message: `Sandbox error: ${(e as Error)?.message ?? e}`, code: 'unhandled', payload: null }],
-  };
-}
-
-function faultStatusReply(
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): { status: number; body: unknown; headers: Record<string, string> } {
-  if (body === undefined) {
-    body = { errors: [{ key: 'fault', value: null, message: `Injected ${status}`, code: 'unhandled', payload: null }] };
-  }
-  const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-  if (typeof body === 'string') lower['content-type'] ??= 'text/html; charset=utf-8';
-  return { status, body, headers: lower };
-}
-
-function send(res: ServerResponse, req: IncomingMessage, reply: Reply): void {
-  if ('stream' in reply || res.destroyed || res.headersSent) return;
-  const headers: Record<string, string> = { ...(reply.headers ?? {}) };
-  let payload: string | Buffer | undefined;
-  if (reply.status !== 204 && reply.status !== 304 && reply.body !== undefined) {
-    if (typeof reply.body === 'string' || Buffer.isBuffer(reply.body)) {
-      payload = reply.body;
-      headers['content-type'] ??= 'text/plain; charset=utf-8';
-    } else {
-      payload = JSON.stringify(reply.body);
-      headers['content-type'] ??= 'application/json; charset=utf-8';
-    }
-    headers['content-length'] = String(Buffer.byteLength(payload));
-  }
-  res.writeHead(reply.status, headers);
-  res.end(req.method === 'HEAD' ? undefined : payload);
-}
-
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > max) throw apiError(413, 'body', 'too_long', `Request body is larger than ${max} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** Waits `ms` unless the client goes away or the server closes; false when cut short. */
-/** Resolves true after `ms`, false when the client hangs up first (`res`; null: never) or the sandbox closes. */
-function sleep(ms: number, res: ServerResponse | null, pending: Set<AbortController>): Promise<boolean> {
-  if (res?.destroyed) return Promise.resolve(false);
-  const ac = new AbortController();
-  pending.add(ac);
-  return new Promise<boolean>((resolve) => {
-    const done = (ok: boolean) => {
-      clearTimeout(timer);
-      res?.off('close', onClose);
-      ac.signal.removeEventListener('abort', onAbort);
-      pending.delete(ac);
-      resolve(ok);
-    };
-    const onClose = () => done(false);
-    const onAbort = () => done(false);
-    const timer = setTimeout(() => done(true), ms);
-    res?.once('close', onClose);
-    ac.signal.addEventListener('abort', onAbort);
-  });
-}

@@ -10,11 +10,11 @@
  */
 import { createTask, validate as nodeCronValidate, type ScheduledTask } from 'node-cron';
 import { DigestError } from '../errors.js';
-import type { JobConfig } from '../config/types.js';
+import type { JobConfig } from '../config/index.js';
 import type { DigestEmitter } from '../events.js';
-import type { Logger } from '../observability/logger.js';
-import type { StateStore } from '../state/types.js';
-import { dueSlots, startedRunAction } from './due.js';
+import type { Logger } from '../observability/index.js';
+import type { StateStore } from '../state/index.js';
+import { dueSlots, startedRunAction, withinStartingDeadline } from './due.js';
 import { nextSlot, parseCron, type CronSchedule } from './index.js';
 
 export interface DaemonRunResult {
@@ -50,6 +50,10 @@ interface JobState {
   /** Slots up to here were decided by this process (start-up catch-up or a tick). */
   handled: Date;
   running: Map<number, AbortController>;
+  /** Slots whose run threw before the ledger knew of it (a claim that gave up): the sweep tries them again. */
+  unclaimed: Set<number>;
+  /** Start-up catch-up could not read the ledger: the sweep tries it again. */
+  catchUpPending: boolean;
 }
 
 export const DAEMON_DEFAULTS = {
@@ -120,6 +124,8 @@ export class Daemon {
       }
       s.running = prev.running;
       s.handled = prev.handled;
+      s.unclaimed = prev.unclaimed;
+      s.catchUpPending = prev.catchUpPending;
       // An unchanged schedule keeps its pending slot: recomputed from "now", a slot that is due but
       // whose timer has not fired yet (the reload landed in between) would be skipped.
       if (prev.job.schedule === s.job.schedule && prev.job.timezone === s.job.timezone) s.next = prev.next;
@@ -165,7 +171,7 @@ export class Daemon {
     for (const job of jobs) {
       if (!job.enabled) continue;
       const schedule = parseCron(job.schedule);
-      const state: JobState = { job, schedule, next: nextSlot(schedule, job.timezone, now), handled: now, running: new Map() };
+      const state: JobState = { job, schedule, next: nextSlot(schedule, job.timezone, now), handled: now, running: new Map(), unclaimed: new Set(), catchUpPending: false };
       // One node-cron task per schedule and zone, not per job: a firing only wakes the loop, and each
       // task runs its own timer every second (a thousand jobs on one schedule were a thousand timers).
       const key = `${job.schedule}\u0000${job.timezone}`;
@@ -205,23 +211,45 @@ export class Daemon {
    */
   async #catchUp(): Promise<void> {
     const now = this.now;
+    for (const s of this.#states.values()) await this.#catchUpJob(s, now);
+  }
+
+  async #catchUpJob(s: JobState, now: Date): Promise<void> {
+    let plan: Date[];
+    try {
+      plan = await this.#recoverySlots(s, now);
+    } catch (err) {
+      // A ledger outage at start must not cost the missed slots: the next sweep asks again.
+      s.catchUpPending = true;
+      this.#opts.logger.error({ job: s.job.name, err: err instanceof Error ? err.message : String(err) }, 'could not read the ledger for catch-up: retrying at the next sweep');
+      return;
+    }
+    if (plan.length === 0) return;
+    this.#track(
+      (async () => {
+        for (const slot of plan) {
+          if (this.#stopped) return;
+          await this.#launch(s, slot, false, true);
+        }
+      })(),
+    );
+  }
+
+  /** What start-up or a run could not do because the ledger was unavailable, tried again while still in time. */
+  #revisit(now: Date): void {
     for (const s of this.#states.values()) {
-      let plan: Date[];
-      try {
-        plan = await this.#recoverySlots(s, now);
-      } catch (err) {
-        this.#opts.logger.error({ job: s.job.name, err: err instanceof Error ? err.message : String(err) }, 'could not read the ledger for catch-up');
-        continue;
+      if (s.catchUpPending) {
+        s.catchUpPending = false;
+        this.#track(this.#catchUpJob(s, now));
       }
-      if (plan.length === 0) continue;
-      this.#track(
-        (async () => {
-          for (const slot of plan) {
-            if (this.#stopped) return;
-            await this.#launch(s, slot, false, true);
-          }
-        })(),
-      );
+      for (const ms of [...s.unclaimed]) {
+        s.unclaimed.delete(ms);
+        const slot = new Date(ms);
+        if (withinStartingDeadline(slot, s.job.startingDeadlineMs, now)) {
+          this.#opts.logger.info({ job: s.job.name, slot: slot.toISOString() }, 'trying again a slot that could not be claimed');
+          void this.#launch(s, slot, false, false);
+        }
+      }
     }
   }
 
@@ -260,6 +288,7 @@ export class Daemon {
    */
   async #sweepStale(): Promise<void> {
     const now = this.now;
+    this.#revisit(now);
     let runs;
     try {
       runs = await this.#opts.store.history({ limit: 200 });
@@ -362,7 +391,11 @@ export class Daemon {
           this.#retryTimers.add(t);
         }
       })
-      .catch((err) => this.#opts.logger.error({ job: job.name, err: err instanceof Error ? err.stack : String(err) }, 'run crashed'))
+      .catch((err) => {
+        // The run threw instead of returning an outcome: its claim (or first record) never reached the ledger.
+        this.#opts.logger.error({ job: job.name, slot: slot.toISOString(), err: err instanceof Error ? err.stack : String(err) }, 'run crashed');
+        if (!this.#stopped) (this.#states.get(job.name) ?? s).unclaimed.add(slot.getTime());
+      })
       .finally(() => {
         this.#release();
         s.running.delete(id);

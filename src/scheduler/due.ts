@@ -15,7 +15,7 @@
  * `retryFailed` also a failed one) is resumed while within the deadline, whatever catch_up says: it is finishing
  * a slot, not catching up.
  */
-import type { CatchUpPolicy } from '../config/types.js';
+import type { CatchUpPolicy } from '../config/index.js';
 import type { CronSchedule } from './cron.js';
 import { latestSlot, nextSlot } from './slots.js';
 import { formatInZone } from './zone.js';
@@ -70,11 +70,15 @@ export interface DueOptions {
 /** What to do with a run that is `running` or `interrupted` in the ledger and not ours. */
 export type StartedRunAction = 'resume' | 'abandon' | 'wait';
 
+/** Whether a slot may still start now (`starting_deadline`): the one rule for "too late to post". */
+export function withinStartingDeadline(slot: Date, startingDeadlineMs: number, now: Date): boolean {
+  return now.getTime() - slot.getTime() <= startingDeadlineMs;
+}
+
 export function startedRunAction(run: LastRunFact, startingDeadlineMs: number, now: Date): StartedRunAction {
-  const t = now.getTime();
-  const handedOver = run.status === 'interrupted' || (run.status === 'running' && run.leaseUntil.getTime() <= t);
+  const handedOver = run.status === 'interrupted' || (run.status === 'running' && run.leaseUntil.getTime() <= now.getTime());
   if (!handedOver) return 'wait';
-  return t - run.slot.getTime() <= startingDeadlineMs ? 'resume' : 'abandon';
+  return withinStartingDeadline(run.slot, startingDeadlineMs, now) ? 'resume' : 'abandon';
 }
 
 export function dueSlots(job: DueJob, facts: LedgerFacts, now: Date, options: DueOptions): DuePlan {
@@ -90,7 +94,7 @@ export function dueSlots(job: DueJob, facts: LedgerFacts, now: Date, options: Du
     if (action === 'resume') resume = last.slot;
     else if (action === 'wait') reasons.push(`slot ${at(last.slot)} is being run elsewhere (lease until ${at(last.leaseUntil)})`);
     else reasons.push(`slot ${at(last.slot)} was left unfinished and is past starting_deadline`);
-  } else if (last && last.status === 'failed' && options.retryFailed && t - last.slot.getTime() <= job.startingDeadlineMs) {
+  } else if (last && last.status === 'failed' && options.retryFailed && withinStartingDeadline(last.slot, job.startingDeadlineMs, now)) {
     resume = last.slot;
   }
 

@@ -47,7 +47,7 @@ describe.skipIf(Boolean(chromium.skip))('web view shows attachments in Chromium'
       'Выручка, ₽',
       { locale: 'ru-RU', timezone: 'Europe/Moscow' },
     );
-    const md = '# Регионы\n\n| Регион | Выручка |\n| --- | ---: |\n| Москва | 2 456 300 |\n| Казань | 531 200 |\n\n- [x] сверено\n';
+    const md = '# Регионы\n\n| Регион | Выручка |\n| --- | ---: |\n| Москва | 2 456 300 |\n| Казань | 531 200 |\n\n- [x] сверено\n\n```mermaid\ngraph LR; A-->B\n```\n';
     const files = await uploadFiles(client, [
       { name: 'revenue.png', bytes: chart.png, contentType: 'image/png', fileType: 'image', width: chart.width, height: chart.height },
       { name: 'регионы.md', bytes: Buffer.from(md), contentType: 'text/markdown', fileType: 'file' },
@@ -85,6 +85,9 @@ describe.skipIf(Boolean(chromium.skip))('web view shows attachments in Chromium'
     expect(await table.locator('td').nth(1).evaluate((td) => (globalThis as any).getComputedStyle(td).textAlign)).toBe('right');
     expect(await item.locator('.md-card h2').textContent()).toBe('Регионы');
     expect(await item.locator('.md-card input[type=checkbox]').isChecked()).toBe(true);
+    // Mermaid: named as a diagram Pachca draws, its source shown (no diagram engine in the sandbox).
+    expect(await item.locator('.md-card .md-mermaid figcaption').textContent()).toMatch(/Диаграмма Mermaid/);
+    expect(await item.locator('.md-card .md-mermaid pre').textContent()).toBe('graph LR; A-->B');
 
     const csv = item.locator('a.file');
     expect(await csv.textContent()).toMatch(/sales\.csv/);

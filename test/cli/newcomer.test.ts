@@ -59,6 +59,8 @@ describe('a newcomer following the README', () => {
     expect(sandboxUrls(r.stdout)).toEqual([]);
     expect(r.stderr).toContain('recorded in the sandbox ledger .pachca-digest/sandbox-state.db');
     expect(r.stderr).toMatch(/To open digests in a browser: npx pachca-digest --config .* sandbox/);
+    // The built-in sandbox is the preview one, and says so: the real API is stricter.
+    expect(r.stderr).toContain('Pachca sandbox in preview mode: it accepts any token and creates any chat id');
   });
 
   it('running the Quick start again does not post twice: the slot is done in the sandbox ledger', async () => {
@@ -85,6 +87,7 @@ describe('a newcomer following the README', () => {
     sandbox = spawnCli(['--config', 'jobs.config.yaml', 'sandbox', '--port', String(port)], { cwd: dir });
     const banner = await waitFor(() => (/API base URL: (\S+)/.test(sandbox!.stdout()) ? sandbox!.stdout() : null), { what: 'sandbox banner' });
     const apiUrl = /API base URL: (\S+)/.exec(banner)![1]!;
+    expect(sandbox.stderr()).toContain('Pachca sandbox in preview mode');
     // The API base URL is a setting to export, not a page (Pachca's own answers 404 there too).
     const printed = sandboxUrls(banner).filter((u) => u !== apiUrl);
     expect(printed.length).toBeGreaterThanOrEqual(2);

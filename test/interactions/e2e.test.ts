@@ -36,7 +36,7 @@ afterEach(async () => {
 });
 
 async function setup(storeUrl = 'sqlite::memory:') {
-  const sandbox: Sandbox = await startSandbox({ autoCreateChats: true, web: false, bot: { deliveryRetryMs: 50 } });
+  const sandbox: Sandbox = await startSandbox({ tokens: ['bot-token'], web: false, bot: { deliveryRetryMs: 50 } });
   cleanup.push(() => sandbox.close());
   const dir = project(YAML, { 'templates/t.hbs': 'Продажи: {{metrics.total}}\n', 'templates/d.hbs': 'Подробно: {{metrics.total}} за {{metrics.days}} дн.\n', 'data.json': '{"total": 10, "days": 7}' });
   const config = await loadConfig({ cwd: dir, env: {} });

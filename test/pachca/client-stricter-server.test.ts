@@ -19,7 +19,9 @@ async function setup(rateLimits: SandboxRateLimitsOption, chats = 1): Promise<{ 
   const sb = await startSandbox({ web: false, rateLimits, chats: chatIds.map((id) => ({ id, name: `Канал ${id}` })) });
   open.push(sb);
   // Client defaults on purpose: the server's limits are what the client does not know.
-  const c = new PachcaClient({ token: freshToken(), baseUrl: sb.baseUrl });
+  const token = freshToken();
+  sb.acceptToken(token);
+  const c = new PachcaClient({ token, baseUrl: sb.baseUrl });
   open.push(c);
   return { sb, c, chatIds };
 }

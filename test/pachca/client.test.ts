@@ -68,6 +68,7 @@ describe('errors', () => {
     const strict = await startSandbox({ rateLimits: false, tokens: ['the-only-valid-token'] });
     try {
       const token = freshToken();
+      sb.acceptToken(token);
       const c = new PachcaClient({ token, baseUrl: strict.baseUrl });
       clients.push(c);
       const e = await failure(c.createMessage({ entity_type: 'discussion', entity_id: 101, content: 'x' }));
@@ -135,6 +136,7 @@ describe('errors', () => {
   });
   it('a token echoed back in an error body (a misbehaving proxy) is redacted', async () => {
     const token = freshToken();
+    sb.acceptToken(token);
     sb.faults.add({
       kind: 'status',
       status: 400,
@@ -186,6 +188,7 @@ describe('429 and Retry-After', () => {
   it('a Retry-After beyond retry.maxRetryAfterMs fails with a clear E_DELIVERY; later calls on that bucket fail fast, others go on', async () => {
     sb.faults.add({ kind: 'rate-limit', retryAfter: 600, path: '/users' });
     const token = freshToken();
+    sb.acceptToken(token);
     const opts = { token, baseUrl: sb.baseUrl, retry: { maxRetryAfterMs: 10_000, baseDelayMs: 20, maxDelayMs: 100 } };
     const c = new PachcaClient(opts);
     clients.push(c);
@@ -256,6 +259,7 @@ describe('retries', () => {
 
   it('a refused connection is retried, then reported without the token', async () => {
     const token = freshToken();
+    sb.acceptToken(token);
     const c = new PachcaClient({ token, baseUrl: 'http://127.0.0.1:9/api/shared/v1', retry: { baseDelayMs: 10, maxDelayMs: 20 } });
     clients.push(c);
     const e = await failure(c.createMessage({ entity_type: 'discussion', entity_id: 1, content: 'x' }));
@@ -441,6 +445,7 @@ describe('long messages', () => {
 describe('lifecycle events (the library surface for logs and metrics)', () => {
   it('request, rate-limited, paused, limiter-wait, retry and deduplicated events: documented shapes, no token', async () => {
     const token = freshToken();
+    sb.acceptToken(token);
     const rec = recorder();
     const c = new PachcaClient({ token, baseUrl: sb.baseUrl, events: rec.events, retry: { baseDelayMs: 20, maxDelayMs: 100 } });
     clients.push(c);

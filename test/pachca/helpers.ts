@@ -28,12 +28,17 @@ export function recorder(): Recorded {
   return { events, log, of: (event) => log.filter((l) => l.event === event).map((l) => l.payload) };
 }
 
-/** A client against the sandbox with fast retries, so tests stay short. */
+/**
+ * A client against the sandbox with fast retries, so tests stay short. Its fresh token is
+ * (or the one in `opts`) is registered with the (strict) sandbox first.
+ */
 export function clientFor(sb: Sandbox, opts: Partial<PachcaClientOptions> = {}): PachcaClient {
+  const token = opts.token ?? freshToken();
+  sb.acceptToken(token);
   return new PachcaClient({
-    token: freshToken(),
     baseUrl: sb.baseUrl,
     ...opts,
+    token,
     retry: { baseDelayMs: 20, maxDelayMs: 100, settleMs: 100, ...opts.retry },
   });
 }

@@ -10,13 +10,18 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
+const sandboxes = new Map<string, Sandbox>();
 async function sandbox(opts: Parameters<typeof startSandbox>[0]): Promise<Sandbox> {
   const sb = await startSandbox(opts);
+  sandboxes.set(sb.baseUrl, sb);
   cleanup.push(() => sb.close());
   return sb;
 }
+/** A client of `baseUrl`; a (strict) sandbox there is told to accept its token. */
 function client(baseUrl: string, opts: Partial<ConstructorParameters<typeof PachcaClient>[0]> = {}): PachcaClient {
-  const c = new PachcaClient({ token: freshToken(), baseUrl, retry: { baseDelayMs: 10, maxDelayMs: 50 }, ...opts });
+  const token = opts.token ?? freshToken();
+  sandboxes.get(baseUrl)?.acceptToken(token);
+  const c = new PachcaClient({ token, baseUrl, retry: { baseDelayMs: 10, maxDelayMs: 50 }, ...opts });
   cleanup.push(() => c.close());
   return c;
 }

@@ -7,7 +7,7 @@ export interface Answer {
   text: string;
 }
 
-/** One API call through real HTTP; `token: null` sends no Authorization header. */
+/** One API call through real HTTP with the sandbox's token; `token: null` sends no Authorization header. */
 export async function call(
   sb: Sandbox,
   method: string,
@@ -16,7 +16,7 @@ export async function call(
   opts: { token?: string | null; signal?: AbortSignal } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = {};
-  const token = opts.token === undefined ? 'test-token' : opts.token;
+  const token = opts.token === undefined ? sb.token : opts.token;
   if (token !== null) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const url = path.startsWith('/__sandbox') ? sb.origin + path : sb.baseUrl + path;

@@ -12,7 +12,7 @@ afterEach(async () => {
 describe('rate limits', () => {
   it('answers 429 with Retry-After per token and chat, and recovers when time passes', async () => {
     let t = 1_000_000;
-    sb = await startSandbox({ now: () => t, rateLimits: { messageWrite: { perSecond: 0.5, burst: 2 } } });
+    sb = await startSandbox({ tokens: ['first-token', 'second-token'], now: () => t, rateLimits: { messageWrite: { perSecond: 0.5, burst: 2 } } });
     expect((await post(sb, { entity_id: 101, content: '1' })).status).toBe(201);
     expect((await post(sb, { entity_id: 101, content: '2' })).status).toBe(201);
     const limited = await post(sb, { entity_id: 101, content: '3' });
@@ -63,7 +63,7 @@ function rawPost(sb: Sandbox, path: string, body: unknown): Promise<{ status: nu
       {
         method: 'POST',
         agent: false,
-        headers: { authorization: 'Bearer t', 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+        headers: { authorization: `Bearer ${sb.token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
       },
       (res) => {
         let text = '';

@@ -15,7 +15,7 @@ afterEach(async () => {
 describe('token-wide rate limit', () => {
   it('counts every method and every chat of a token against one budget', async () => {
     let t = 5_000_000;
-    sb = await startSandbox({ now: () => t, rateLimits: { token: { perSecond: 2, burst: 4 } } });
+    sb = await startSandbox({ tokens: ['first-token', 'another-token'], now: () => t, rateLimits: { token: { perSecond: 2, burst: 4 } } });
     // Four requests to four different buckets (two chats, reads, other): each class has room left.
     expect((await post(sb, { entity_id: 101, content: 'a' })).status).toBe(201);
     expect((await post(sb, { entity_id: 102, content: 'b' })).status).toBe(201);

@@ -17,7 +17,7 @@ function post(chatId: number, userId: number, at: string, content = 'сообщ�
 }
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ now: () => clock, rateLimits: false });
+  sandbox = await startSandbox({ tokens: ['test-token'], now: () => clock, rateLimits: false });
   client = new PachcaClient({
     token: 'test-token',
     baseUrl: sandbox.baseUrl,

@@ -1,12 +1,12 @@
 /** `run` (the daemon), `run-due` (one pass for a frequent CronJob) and `sandbox`. */
 import { EXIT, DigestError } from '../../errors.js';
-import type { JobConfig, LoadedConfig } from '../../config/types.js';
-import type { StateStore } from '../../state/types.js';
-import type { Logger } from '../../observability/logger.js';
+import type { JobConfig, LoadedConfig } from '../../config/index.js';
+import type { StateStore } from '../../state/index.js';
+import type { Logger } from '../../observability/index.js';
 import type { DigestEmitter } from '../../events.js';
-import { runJob, type RunOutcome } from '../../pipeline/run.js';
+import { runJob, type RunOutcome } from '../../pipeline/index.js';
 import { dueSlots, parseCron } from '../../scheduler/index.js';
-import type { PachcaClient } from '../../pachca/client.js';
+import type { PachcaClient } from '../../pachca/index.js';
 import type { Sandbox, WebOptions } from '../../sandbox/index.js';
 import { clientOptions, loadConfigFor, sandboxStateUrl, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, sandboxBot, type GlobalOptions, type Io } from '../context.js';
 import { webJobsProvider } from '../web-jobs.js';
@@ -255,7 +255,7 @@ export async function sandboxCommand(flags: { port?: string; host?: string }, g:
   }
   const bot = config ? await sandboxBot(config) : undefined;
   const sandbox = (late.sandbox = await listenOn(port, '--port', () =>
-    startSandbox({ port, host: flags.host ?? '127.0.0.1', autoCreateChats: true, ...(bot ? { bot } : {}), ...(web ? { web } : {}) }),
+    startSandbox({ port, host: flags.host ?? '127.0.0.1', mode: 'preview', ...(bot ? { bot } : {}), ...(web ? { web } : {}) }),
   ).catch(async (err: unknown) => {
     await closeRun();
     throw err;

@@ -164,6 +164,7 @@ a.file:hover { border-color: var(--accent); color: var(--accent); }
 .md-table th, .md-table td { border: 1px solid var(--line); padding: 4px 8px; }
 .md-table th { background: #f6f7f9; }
 .md-code { background: #f6f7f9; padding: 6px 8px; border-radius: 6px; }
+.md-mermaid { margin: 6px 0; } .md-mermaid figcaption { font-size: 12px; color: var(--muted); margin-bottom: 3px; }
 .children { margin-top: 6px; border-left: 2px solid var(--line); padding-left: 10px; }
 .children-title { font-size: 12px; color: var(--muted); margin: 2px 0 2px 2px; }
 .children.thread { border-left-color: var(--accent); }

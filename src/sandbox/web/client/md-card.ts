@@ -79,7 +79,15 @@ export function renderMarkdownCard(text: string): HTMLElement {
     if (/^\s*```/.test(line)) {
       const code: string[] = [];
       while (++i < lines.length && !/^\s*```/.test(lines[i]!)) code.push(lines[i]!);
-      card.appendChild(el('pre', 'md-code', code.join('\n')));
+      if (/^\s*```\s*mermaid\b/i.test(line)) {
+        // Pachca draws Mermaid in .md cards; the sandbox ships no diagram engine, so it says so and shows the source.
+        const fig = el('figure', 'md-mermaid');
+        fig.appendChild(el('figcaption', null, 'Диаграмма Mermaid: в Пачке она будет нарисована, здесь — её текст'));
+        fig.appendChild(el('pre', 'md-code', code.join('\n')));
+        card.appendChild(fig);
+      } else {
+        card.appendChild(el('pre', 'md-code', code.join('\n')));
+      }
       list = null;
       continue;
     }
