@@ -105,7 +105,9 @@ describe('pachca: settings from the config reach the client', () => {
     // The client hung up after ~1 s: the sandbox saw the request closed before its 3 s delay was over.
     const [post] = posts();
     expect(post).toMatchObject({ outcome: 'client-closed', status: null, fault: 'delay' });
-    expect(post!.durationMs).toBeGreaterThanOrEqual(900);
+    // The sandbox's clock starts when the request arrives, after the client's did: on a loaded machine
+    // that can be a few hundred ms later, so the floor only rules out "hung up at once".
+    expect(post!.durationMs).toBeGreaterThanOrEqual(500);
     expect(post!.durationMs).toBeLessThan(2_500);
     expect(suite.sandbox.store.messages(102)).toHaveLength(0);
   });
