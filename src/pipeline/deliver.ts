@@ -9,7 +9,7 @@ import type { DigestError } from '../errors.js';
 import type { PachcaClient } from '../pachca/index.js';
 import type { Message } from '../pachca/index.js';
 import type { DeliveryRecord, RunRecord, StateStore } from '../state/index.js';
-import { withLedgerRetry } from '../state/index.js';
+import { withLedgerRetry, withMessageLock } from '../state/index.js';
 import { DeliveryBatcher, ProgressReporter, unsubscribedUsers } from './fanout.js';
 import { toDigestError } from './errors.js';
 import type { PlannedMessage } from './plan.js';
@@ -23,6 +23,8 @@ const KEEP_MESSAGES = 200;
 /** Our clock and Pachca's differ: a message stamped slightly before the slot may still be this run's. */
 const RECHECK_CLOCK_SKEW_MS = 5_000;
 const LEDGER_RECORD_PATIENCE_MS = 60_000;
+/** How long an edit holds its message's lock at most (a crashed holder frees it after this). */
+const EDIT_LOCK_LEASE_MS = 120_000;
 
 /** The ledger key of part `index` (0-based) of the message keyed `key`. */
 export function partKey(key: string, index: number): string {
@@ -117,19 +119,32 @@ export async function deliver(
       const recorded = partsOf(done, m.key);
       for (const [i, r] of recorded.entries()) outcome.delivered.push({ key: partKey(m.key, i), messageId: r.messageId, url: r.url, reused: true });
       try {
-        await sendOne(client, job, m, {
-          recorded,
-          previous: job.delivery === 'update' ? partsOf(previousByKey, m.key) : [],
-          recheck,
-          signal,
-          onPart: async (msg: Message, i: number, found: boolean, files) => {
-            const key = partKey(m!.key, i);
-            const r: DeliveryRecord = { key, messageId: msg.id, chatId: msg.chat_id ?? null, url: msg.url ?? null, deliveredAt: new Date() };
-            if (files) r.files = files;
-            await batcher?.add(r);
-            outcome.delivered.push({ key, messageId: msg.id, url: msg.url ?? null, reused: found });
-          },
-        });
+        const previous = job.delivery === 'update' ? partsOf(previousByKey, m.key) : [];
+        const send = () =>
+          sendOne(client, job, m!, {
+            recorded,
+            previous,
+            recheck,
+            signal,
+            onPart: async (msg: Message, i: number, found: boolean, files) => {
+              const key = partKey(m!.key, i);
+              const r: DeliveryRecord = { key, messageId: msg.id, chatId: msg.chat_id ?? null, url: msg.url ?? null, deliveredAt: new Date() };
+              if (files) r.files = files;
+              await batcher?.add(r);
+              outcome.delivered.push({ key, messageId: msg.id, url: msg.url ?? null, reused: found });
+            },
+          });
+        if (previous.length > 0 && store) {
+          // A button action (refresh, acknowledge) editing this message takes the same ledger lock:
+          // the two edits land one after the other, and the action, reading the ledger after us,
+          // sees this run as the message's owner (so its refresh shows this slot, not the last one).
+          await withMessageLock(store.interactions, previous[0]!.messageId, deps.owner, async () => {
+            await send();
+            await batcher?.flush();
+          }, { leaseMs: EDIT_LOCK_LEASE_MS, signal });
+        } else {
+          await send();
+        }
         progress.sent();
       } catch (err) {
         errors.push(toDigestError(err, signal, m));
