@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { PachcaClient, CLIENT_DEFAULTS } from '../dist/pachca/index.js';
-import { startSandbox } from '../dist/sandbox/index.js';
+import { DOCUMENTED_LIMITS, startSandbox } from '../dist/sandbox/index.js';
 
 const FANOUT_CHATS = 50;
 const FANOUT_PER_CHAT = 20; // 1,000 messages: 10 ride the burst, 10 are paced, per chat
@@ -14,10 +14,15 @@ const SINGLE_CHAT_MESSAGES = 40;
 let tokenSeq = 0;
 const token = (name) => `bench-${name}-${process.pid}-${++tokenSeq}`;
 
-/** Seconds the limits themselves impose: per chat, what does not fit in the burst at the rate. */
+/**
+ * Seconds the limits themselves impose: per chat, what does not fit in the burst at the rate;
+ * for all chats together, the token-wide ceiling (the server's documented one).
+ */
 function theoreticalMinMs(perChat) {
   const { perSecond, burst } = CLIENT_DEFAULTS.rateLimits.messageWrite;
-  return Math.max(...perChat.map((n) => Math.max(0, (n - burst) / perSecond) * 1000));
+  const token = DOCUMENTED_LIMITS.token;
+  const total = perChat.reduce((a, b) => a + b, 0);
+  return Math.max(...perChat.map((n) => Math.max(0, (n - burst) / perSecond) * 1000), Math.max(0, (total - token.burst) / token.perSecond) * 1000);
 }
 
 /** Exactly-once check: every expected content once in its chat. */
@@ -41,7 +46,9 @@ function plan(chatIds, perChat, tag) {
 }
 
 async function runOurs(sb, p) {
-  const client = new PachcaClient({ token: token('ours'), baseUrl: sb.baseUrl });
+  const t = token('ours');
+  sb.acceptToken(t);
+  const client = new PachcaClient({ token: t, baseUrl: sb.baseUrl });
   let failed = 0;
   const t0 = performance.now();
   await Promise.all(
@@ -58,7 +65,9 @@ async function runOurs(sb, p) {
 
 /** Everything at once; after a 429, wait Retry-After and post again. Nothing else. */
 async function runNaive(sb, p) {
-  const auth = `Bearer ${token('naive')}`;
+  const t = token('naive');
+  sb.acceptToken(t);
+  const auth = `Bearer ${t}`;
   let failed = 0;
   const send = async (chatId, content) => {
     for (let attempt = 0; attempt < 50; attempt++) {
@@ -114,10 +123,12 @@ async function warmUp(sb, chatIds) {
  */
 async function machineFloorMs(chatIds, perChat) {
   const sb = await startSandbox({ chats: chatIds.map((id) => ({ id, name: `c${id}` })), rateLimits: false, requestLogSize: 100 });
+  const floorToken = token('floor');
+  sb.acceptToken(floorToken);
   const client = new PachcaClient({
-    token: token('floor'),
+    token: floorToken,
     baseUrl: sb.baseUrl,
-    rateLimits: { messageWrite: { perSecond: 1e6, burst: 1e6 } },
+    rateLimits: { messageWrite: { perSecond: 1e6, burst: 1e6 }, token: { perSecond: 1e6, burst: 1e6 } },
   });
   try {
     const p = plan(chatIds, perChat, 'floor');

@@ -3,7 +3,7 @@
  * Bad data never throws here: it becomes a gap and a note, so one odd value cannot fail a digest.
  */
 import { DigestError } from '../errors.js';
-import { getPath, splitPath } from '../util/path.js';
+import { getPath, splitPath } from '../util/index.js';
 import type { ColumnSpec } from './types.js';
 
 export type Row = Record<string, unknown>;

@@ -2,7 +2,7 @@
  * Attachments of a job (charts, `.md` table cards, CSV, XLSX, markdown from a template): the
  * compiled form the config loader produces and the files a run renders from it.
  */
-import type { CompiledTemplate } from '../render/types.js';
+import type { CompiledTemplate } from '../render/index.js';
 
 export type ChartType = 'line' | 'bar' | 'area' | 'pie';
 export type AttachmentKind = 'chart' | 'table' | 'csv' | 'xlsx' | 'markdown';

@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { DigestError } from '../errors.js';
 import { registerSecret } from '../observability/secrets.js';
 import { Emitter, type DigestEmitter } from '../events.js';
-import type { JobConfig, LoadedConfig } from '../config/types.js';
-import type { Logger } from '../observability/logger.js';
-import type { PachcaClient, PachcaClientOptions } from '../pachca/client.js';
-import type { StateStore } from '../state/types.js';
+import type { JobConfig, LoadedConfig } from '../config/index.js';
+import type { Logger } from '../observability/index.js';
+import type { PachcaClient, PachcaClientOptions } from '../pachca/index.js';
+import type { StateStore } from '../state/index.js';
 import type { Sandbox, WebOptions } from '../sandbox/index.js';
 
 export interface GlobalOptions {

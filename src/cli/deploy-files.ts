@@ -1,7 +1,7 @@
 /** The config text and every template, as the Kubernetes ConfigMap needs them. */
 import { readFile, readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import type { LoadedConfig } from '../config/types.js';
+import type { LoadedConfig } from '../config/index.js';
 
 export async function collectDeployFiles(config: LoadedConfig): Promise<{ configText: string; configFileName: string; templateFiles: Record<string, string> }> {
   const templateFiles: Record<string, string> = {};

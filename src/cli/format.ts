@@ -1,5 +1,5 @@
 /** Plain-text output helpers shared by commands (stdout is for people and golden tests). */
-import type { PlannedMessage } from '../pipeline/plan.js';
+import type { PlannedMessage } from '../pipeline/index.js';
 
 export function formatPlannedMessage(m: PlannedMessage, index: number, total: number): string {
   const head = `── message ${index + 1}/${total} → ${m.target.label} (entity_type ${m.input.entity_type}) ──`;

@@ -2,10 +2,10 @@
  * The sandbox page's "Задания" view: the config's jobs with their next runs, and "Run now",
  * which runs a job into the sandbox through the same pipeline as every other run.
  */
-import type { LoadedConfig } from '../config/types.js';
+import type { LoadedConfig } from '../config/index.js';
 import type { WebJobsProvider } from '../sandbox/index.js';
 import { describeCron, nextSlots, parseCron } from '../scheduler/index.js';
-import type { RunOutcome } from '../pipeline/run.js';
+import type { RunOutcome } from '../pipeline/index.js';
 
 export function webJobsProvider(
   config: () => LoadedConfig,

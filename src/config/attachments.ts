@@ -3,8 +3,8 @@
  * step that turns it into AttachmentSpec. Kept beside schema.ts/load.ts so those stay readable.
  */
 import { z } from 'zod';
-import type { AttachmentSpec, ColumnSpec } from '../attachments/types.js';
-import type { CompiledTemplate } from '../render/types.js';
+import type { AttachmentSpec, ColumnSpec } from '../attachments/index.js';
+import type { CompiledTemplate } from '../render/index.js';
 import { DOTTED_PATH_PATTERN } from './schema.js';
 import type { PathSegment } from './yaml.js';
 

@@ -3,11 +3,11 @@
  * (top level). Kept out of load.ts so that file stays about the file format; the loader passes in
  * how it reports problems and compiles templates.
  */
-import { compileExpression, type Expression } from '../monitor/condition.js';
-import type { NotifyPolicy } from '../monitor/notify.js';
-import { parsePattern } from '../unfurl/match.js';
+import { compileExpression, type Expression } from '../monitor/index.js';
+import type { NotifyPolicy } from '../monitor/index.js';
+import { parsePattern } from '../unfurl/index.js';
 import { isDigestError } from '../errors.js';
-import type { CompiledTemplate } from '../render/types.js';
+import type { CompiledTemplate } from '../render/index.js';
 import type { RawJob, RawUnfurl } from './schema.js';
 import type { JobConfig, MonitorConfig, SourcePosition, UnfurlRule } from './types.js';
 import type { PathSegment } from './yaml.js';

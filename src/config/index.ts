@@ -5,3 +5,4 @@ export { configJsonSchema, renderConfigReference } from './json-schema.js';
 export { CONFIG_DEFAULTS, msToConfigDuration } from './defaults.js';
 export { didYouMean, editDistance } from './issues.js';
 export type * from './types.js';
+export { isActionButton } from './types.js';

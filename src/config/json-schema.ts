@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { builtinSources } from '../sources/index.js';
-import type { SourceDefinition } from '../sources/define.js';
+import type { SourceDefinition } from '../sources/index.js';
 import { configSchema, DURATION_PATTERN, jobSchema, SOURCE_COMMON_KEYS, sourceCommonShape } from './schema.js';
 
 type Json = Record<string, any>;

@@ -8,7 +8,7 @@
  * refinements once a child failed, and we want every problem reported in one pass.
  */
 import { z } from 'zod';
-import { parseDuration } from '../util/duration.js';
+import { parseDuration } from '../util/index.js';
 import { CONFIG_DEFAULTS as D } from './defaults.js';
 import { checkCron, checkLocale, checkTimeZone, type FieldProblem } from './checks.js';
 import { attachmentsSchema } from './attachments.js';

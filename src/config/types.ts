@@ -2,12 +2,12 @@
  * The loaded, validated and compiled configuration: what every later stage consumes.
  * Produced only by `loadConfig` (src/config/load.ts). Durations are milliseconds.
  */
-import type { CompiledTemplate } from '../render/types.js';
-import type { AttachmentSpec } from '../attachments/types.js';
-import type { SourceDefinition } from '../sources/define.js';
-import type { RateLimitSettings, RetrySettings, TimeoutSettings } from '../pachca/defaults.js';
-import type { Expression } from '../monitor/condition.js';
-import type { NotifyPolicy } from '../monitor/notify.js';
+import type { CompiledTemplate } from '../render/index.js';
+import type { AttachmentSpec } from '../attachments/index.js';
+import type { SourceDefinition } from '../sources/index.js';
+import type { RateLimitSettings, RetrySettings, TimeoutSettings } from '../pachca/index.js';
+import type { Expression } from '../monitor/index.js';
+import type { NotifyPolicy } from '../monitor/index.js';
 
 export type CatchUpPolicy = 'latest' | 'all' | 'none';
 export type ConcurrencyPolicy = 'forbid' | 'allow' | 'replace';

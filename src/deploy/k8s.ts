@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { posix, relative, isAbsolute, sep } from 'node:path';
 import { stringify } from 'yaml';
 import { DigestError } from '../errors.js';
-import type { ConcurrencyPolicy, JobConfig, LoadedConfig } from '../config/types.js';
+import type { ConcurrencyPolicy, JobConfig, LoadedConfig } from '../config/index.js';
 
 export interface K8sResources {
   requests?: { cpu?: string; memory?: string };

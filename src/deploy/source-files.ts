@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import type { LoadedConfig } from '../config/types.js';
+import type { LoadedConfig } from '../config/index.js';
 
 export interface SourceFile {
   /** `/`-separated, relative to the config directory. */

@@ -4,11 +4,11 @@
  * scheduled run editing that message by the ledger's message lock (withMessageLock).
  */
 import { DateTime } from 'luxon';
-import { isActionButton, type JobConfig } from '../config/types.js';
-import type { MessageButton } from '../pachca/types.js';
+import { isActionButton, type JobConfig } from '../config/index.js';
+import type { MessageButton } from '../pachca/index.js';
 import { escapeMarkdown, finalizeMarkdown } from '../render/index.js';
-import type { RunnerDeps } from '../pipeline/run.js';
-import { replanSlot } from '../pipeline/replan.js';
+import type { RunnerDeps } from '../pipeline/index.js';
+import { replanSlot } from '../pipeline/index.js';
 import type { StateStore } from '../state/index.js';
 import { withMessageLock } from '../state/index.js';
 import { decodeButtonData, type ButtonPayload } from './payload.js';

@@ -3,7 +3,7 @@
  * ~5 reads per 2 s, which the client's `eventHistory` bucket paces): each event is dispatched, then
  * `DELETE /webhooks/events/{id}`. A failed event is kept for the next drain and skipped with the cursor.
  */
-import type { PachcaClient } from '../pachca/client.js';
+import type { PachcaClient } from '../pachca/index.js';
 import type { DigestEmitter } from '../events.js';
 import type { EventRouter, IncomingEvent } from './router.js';
 

@@ -4,7 +4,7 @@
  * (`router.on('message_link_shared', …)`); an event nobody handles is acknowledged and ignored.
  */
 import { createHash } from 'node:crypto';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../observability/index.js';
 import type { InteractionLedger } from '../state/index.js';
 
 export interface IncomingEvent {

@@ -6,7 +6,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../observability/index.js';
 import { eventTypeOf, type IncomingEvent } from './router.js';
 
 export interface WebhookOptions {

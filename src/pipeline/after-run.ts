@@ -2,10 +2,10 @@
  * What happens once a run has an outcome: failure/recovery alerts (once, not every minute),
  * the heartbeat ping, and ledger retention. Failures here are logged, never fatal to the run.
  */
-import type { JobConfig, LoadedConfig } from '../config/types.js';
-import type { Logger } from '../observability/logger.js';
-import type { PachcaClient } from '../pachca/client.js';
-import type { StateStore } from '../state/types.js';
+import type { JobConfig, LoadedConfig } from '../config/index.js';
+import type { Logger } from '../observability/index.js';
+import type { PachcaClient } from '../pachca/index.js';
+import type { StateStore } from '../state/index.js';
 import type { RunOutcome } from './run.js';
 
 export interface AfterRunInput {

@@ -4,11 +4,11 @@
  * missing. Whether an unrecorded message already landed is the client's question (findLanded),
  * asked per part through sendMessage's `recheck`; the pipeline never reads the API itself.
  */
-import type { JobConfig } from '../config/types.js';
+import type { JobConfig } from '../config/index.js';
 import type { DigestError } from '../errors.js';
-import type { PachcaClient } from '../pachca/client.js';
-import type { Message } from '../pachca/types.js';
-import type { DeliveryRecord, RunRecord, StateStore } from '../state/types.js';
+import type { PachcaClient } from '../pachca/index.js';
+import type { Message } from '../pachca/index.js';
+import type { DeliveryRecord, RunRecord, StateStore } from '../state/index.js';
 import { withLedgerRetry } from '../state/index.js';
 import { DeliveryBatcher, ProgressReporter, unsubscribedUsers } from './fanout.js';
 import { toDigestError } from './errors.js';

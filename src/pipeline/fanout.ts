@@ -8,7 +8,7 @@
  * recorded", which the run's re-check ("did it land?") resolves before posting again.
  */
 import type { DigestEmitter } from '../events.js';
-import type { DeliveryRecord, StateStore } from '../state/types.js';
+import type { DeliveryRecord, StateStore } from '../state/index.js';
 
 /** Write a batch once this many deliveries wait… */
 export const FLUSH_EVERY = 50;

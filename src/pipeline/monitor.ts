@@ -5,9 +5,9 @@
  * records the result in the ledger.
  */
 import { DigestError, isDigestError } from '../errors.js';
-import type { JobConfig } from '../config/types.js';
-import type { PachcaClient } from '../pachca/client.js';
-import type { Message } from '../pachca/types.js';
+import type { JobConfig } from '../config/index.js';
+import type { PachcaClient } from '../pachca/index.js';
+import type { Message } from '../pachca/index.js';
 import type { StateStore, RunRecord } from '../state/index.js';
 import type { DigestEmitter } from '../events.js';
 import {

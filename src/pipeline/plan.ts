@@ -3,13 +3,13 @@
  * Pure (no I/O), so `render`, `run-job --dry-run` and delivery all share it.
  */
 import { DigestError } from '../errors.js';
-import { isActionButton, type JobConfig, type TargetSpec } from '../config/types.js';
-import { CONFIG_DEFAULTS } from '../config/defaults.js';
+import { isActionButton, type JobConfig, type TargetSpec } from '../config/index.js';
+import { CONFIG_DEFAULTS } from '../config/index.js';
 import { encodeButtonData } from '../interactions/payload.js';
-import type { CompiledTemplate, RenderOptions } from '../render/types.js';
-import type { Period } from '../sources/define.js';
-import type { CreateMessageInput, EntityType, MessageButton } from '../pachca/types.js';
-import { getPath } from '../util/path.js';
+import type { CompiledTemplate, RenderOptions } from '../render/index.js';
+import type { Period } from '../sources/index.js';
+import type { CreateMessageInput, EntityType, MessageButton } from '../pachca/index.js';
+import { getPath } from '../util/index.js';
 import { attachmentInfos, type AttachmentInfo, type RenderedFile } from '../attachments/index.js';
 
 export interface RenderContext {

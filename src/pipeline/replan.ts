@@ -3,8 +3,8 @@
  * into its message and what a `details` click renders. Same sources, period and `previous` as the
  * slot's run had; posts nothing and claims nothing (the caller orders itself with the message lock).
  */
-import type { JobConfig } from '../config/types.js';
-import { collectSources } from '../sources/collect.js';
+import type { JobConfig } from '../config/index.js';
+import { collectSources } from '../sources/index.js';
 import { baseContext, planMessages, type Plan, type RenderContext } from './plan.js';
 import { httpAgent, periodFor, type RunnerDeps } from './run.js';
 

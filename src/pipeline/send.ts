@@ -4,10 +4,10 @@
  * continues in its thread. Each part is handed to `onPart` as it lands, to be recorded before the
  * next one goes out.
  */
-import type { JobConfig } from '../config/types.js';
-import type { PachcaClient } from '../pachca/client.js';
-import type { CreateMessageInput, Message, MessageFile } from '../pachca/types.js';
-import type { DeliveryRecord } from '../state/types.js';
+import type { JobConfig } from '../config/index.js';
+import type { PachcaClient } from '../pachca/index.js';
+import type { CreateMessageInput, Message, MessageFile } from '../pachca/index.js';
+import type { DeliveryRecord } from '../state/index.js';
 import type { PlannedMessage } from './plan.js';
 
 export interface Recheck {
@@ -98,7 +98,7 @@ async function editParts(
 async function upload(client: PachcaClient, m: PlannedMessage, signal: AbortSignal): Promise<MessageFile[] | undefined> {
   if (!m.files) return undefined;
   // Loaded here: dry runs and jobs without files never load the HTTP stack.
-  const { uploadFiles } = await import('../pachca/uploads.js');
+  const { uploadFiles } = await import('../pachca/index.js');
   return uploadFiles(
     client,
     m.files.map((f) => ({ name: f.name, bytes: f.bytes, contentType: f.contentType, fileType: f.fileType, ...(f.width ? { width: f.width, height: f.height } : {}) })),

@@ -15,7 +15,7 @@ export function previewRenderer(deps: RunnerDeps): UnfurlDeps['render'] {
     const picture = first.files?.find((f) => f.fileType === 'image');
     if (!picture) return { content: first.input.content };
     // Loaded here: previews without pictures never load the upload code.
-    const { uploadFile } = await import('../pachca/uploads.js');
+    const { uploadFile } = await import('../pachca/index.js');
     const uploaded = await uploadFile(
       deps.client(),
       { name: picture.name, bytes: picture.bytes, contentType: picture.contentType, fileType: picture.fileType },

@@ -3,7 +3,7 @@
  * unknown enum values, bad query parameters) are 400, content rules (blank, too long, button
  * limits) are 422, unknown ids are 404 `not_found` — all with ApiError bodies.
  */
-import type { EntityType, MessageButton } from '../pachca/types.js';
+import type { EntityType, MessageButton } from '../pachca/index.js';
 import { SANDBOX_DEFAULTS } from './defaults.js';
 import { apiError, errorItem, notFound, SandboxHttpError, type ApiErrorItem } from './errors.js';
 import { decodeCursor, paginate, type Cursor, type Position, type SortOrder } from './pagination.js';

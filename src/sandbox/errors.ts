@@ -3,7 +3,7 @@
  * lookups, OAuthError `{error, error_description}` for authentication.
  */
 // One wire shape for both ends: the sandbox answers with what the client parses.
-import type { ApiErrorItem } from '../pachca/errors.js';
+import type { ApiErrorItem } from '../pachca/index.js';
 
 export type { ApiErrorItem };
 

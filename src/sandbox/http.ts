@@ -38,8 +38,9 @@ export function faultStatusReply(
   return { status, body, headers: lower };
 }
 
-export function send(res: ServerResponse, req: IncomingMessage, reply: Reply): void {
-  if ('stream' in reply || res.destroyed || res.headersSent) return;
+/** Writes the reply; returns the headers it sent (null when nothing could be sent). */
+export function send(res: ServerResponse, req: IncomingMessage, reply: Reply): Record<string, string> | null {
+  if ('stream' in reply || res.destroyed || res.headersSent) return null;
   const headers: Record<string, string> = { ...(reply.headers ?? {}) };
   let payload: string | Buffer | undefined;
   if (reply.status !== 204 && reply.status !== 304 && reply.body !== undefined) {
@@ -54,6 +55,7 @@ export function send(res: ServerResponse, req: IncomingMessage, reply: Reply): v
   }
   res.writeHead(reply.status, headers);
   res.end(req.method === 'HEAD' ? undefined : payload);
+  return headers;
 }
 
 export async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {

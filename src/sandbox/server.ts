@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../observability/index.js';
 import { apiRoutes } from './api.js';
 import { SandboxBot } from './bot.js';
 import { API_BASE_PATH, INSPECT_BASE_PATH, SANDBOX_DEFAULTS } from './defaults.js';
@@ -217,7 +217,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
 
     if (match && !match.table.api) {
-      if (!match.route) return send(res, req, { status: match.methodMismatch ? 405 : 404, body: { error: 'not found' } });
+      if (!match.route) {
+        send(res, req, { status: match.methodMismatch ? 405 : 404, body: { error: 'not found' } });
+        return;
+      }
       const reply = await run(() => match.route!.handle(ctx));
       if (!('stream' in reply)) send(res, req, reply);
       return;
@@ -267,15 +270,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       return finish(reply.status);
     }
     const answer = (reply: { status: number; body?: unknown; headers?: Record<string, string> }) => {
-      send(res, req, reply);
-      options.onExchange?.({
+      const sent = send(res, req, reply);
+      if (sent) options.onExchange?.({
         method,
         base: match.table.prefix,
         template: route.label.slice(route.label.indexOf(' ') + 1),
         path: match.path,
         query: url.search,
         request: { contentType: req.headers['content-type'] ?? null, userAgent: req.headers['user-agent'] ?? null, body: rawBody.toString('utf8') },
-        response: { status: reply.status, contentType: String(res.getHeader('content-type') ?? '') || null, headers: { ...reply.headers }, body: reply.body },
+        response: { status: reply.status, contentType: sent['content-type'] ?? null, headers: sent, body: reply.body },
       });
       finish(reply.status);
     };

@@ -4,7 +4,7 @@
  * the API layer. Everything is synchronous, so a benchmark run of thousands of posts stays cheap.
  */
 import { Emitter } from '../events.js';
-import type { EntityType, MessageButton } from '../pachca/types.js';
+import type { EntityType, MessageButton } from '../pachca/index.js';
 import { DEFAULT_BOT_USER, DEFAULT_CHATS, DEFAULT_USERS, SANDBOX_DEFAULTS } from './defaults.js';
 
 export interface SeedUser {
@@ -486,5 +486,7 @@ export function messageUrl(origin: string, chatId: number, messageId: number): s
 
 export function apiChat(c: StoredChat): Record<string, unknown> {
   const { kind: _kind, thread_id: _threadId, ...rest } = c;
-  return { ...rest, member_ids: [...c.member_ids] };
+  // The spec's Chat.last_message_at is a non-null date-time: a chat nothing was posted in yet
+  // answers its creation time (the store keeps null, so "active since" filters still skip it).
+  return { ...rest, last_message_at: c.last_message_at ?? c.created_at, member_ids: [...c.member_ids] };
 }

@@ -10,10 +10,10 @@
  */
 import { createTask, validate as nodeCronValidate, type ScheduledTask } from 'node-cron';
 import { DigestError } from '../errors.js';
-import type { JobConfig } from '../config/types.js';
+import type { JobConfig } from '../config/index.js';
 import type { DigestEmitter } from '../events.js';
-import type { Logger } from '../observability/logger.js';
-import type { StateStore } from '../state/types.js';
+import type { Logger } from '../observability/index.js';
+import type { StateStore } from '../state/index.js';
 import { dueSlots, startedRunAction, withinStartingDeadline } from './due.js';
 import { nextSlot, parseCron, type CronSchedule } from './index.js';
 

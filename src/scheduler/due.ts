@@ -15,7 +15,7 @@
  * `retryFailed` also a failed one) is resumed while within the deadline, whatever catch_up says: it is finishing
  * a slot, not catching up.
  */
-import type { CatchUpPolicy } from '../config/types.js';
+import type { CatchUpPolicy } from '../config/index.js';
 import type { CronSchedule } from './cron.js';
 import { latestSlot, nextSlot } from './slots.js';
 import { formatInZone } from './zone.js';

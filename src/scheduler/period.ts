@@ -3,7 +3,7 @@
  * the job's zone and start at the first instant of each local day, so a period may last 23 or 25
  * hours across a DST change (and days whose midnight is skipped start at the end of the gap).
  */
-import type { PeriodPreset } from '../config/types.js';
+import type { PeriodPreset } from '../config/index.js';
 import { DigestError } from '../errors.js';
 import { assertTimeZone, instantOfWall, utc, wallOf } from './zone.js';
 

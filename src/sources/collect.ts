@@ -5,7 +5,7 @@
  */
 import { DigestError, isDigestError, type ErrorLocation } from '../errors.js';
 import type { DigestEmitter } from '../events.js';
-import type { SourceSpec } from '../config/types.js';
+import type { SourceSpec } from '../config/index.js';
 import type { SourceContext } from './define.js';
 import { SourceError, isTransient } from './errors.js';
 

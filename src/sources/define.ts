@@ -9,8 +9,8 @@
  */
 import type { z } from 'zod';
 import type { Dispatcher } from 'undici';
-import type { Logger } from '../observability/logger.js';
-import type { PachcaClient } from '../pachca/client.js';
+import type { Logger } from '../observability/index.js';
+import type { PachcaClient } from '../pachca/index.js';
 
 export interface Period {
   start: Date;

@@ -11,7 +11,7 @@
  * `postgres://USER:PASSWORD@HOST:5432/DB[?schema=NAME]` (or postgresql://; the schema is created if missing).
  * Drivers are imported lazily: a SQLite process never loads `pg`, a PostgreSQL one never loads better-sqlite3.
  */
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../observability/index.js';
 import { parseStateUrl } from './url.js';
 import type { StateStore } from './types.js';
 

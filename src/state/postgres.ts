@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { DigestError } from '../errors.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../observability/index.js';
 import { LedgerStore } from './core.js';
 import { STATE_DEFAULTS } from './defaults.js';
 import type { QueryResult, SqlDriver, SqlExecutor, SqlSession } from './driver.js';

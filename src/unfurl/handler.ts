@@ -5,9 +5,9 @@
  * request when one entry is bad, so each URL gets its own request: one failed render or one
  * rejected preview never costs the others. Links no rule matches are ignored.
  */
-import type { JobConfig, LoadedConfig, UnfurlRule } from '../config/types.js';
+import type { JobConfig, LoadedConfig, UnfurlRule } from '../config/index.js';
 import type { DigestEmitter } from '../events.js';
-import type { PachcaClient } from '../pachca/client.js';
+import type { PachcaClient } from '../pachca/index.js';
 import { computePeriod, latestSlot, nextSlot, parseCron } from '../scheduler/index.js';
 import { fillParams, matchUrl, parsePattern, type UrlPattern } from './match.js';
 

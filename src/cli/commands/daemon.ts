@@ -1,12 +1,12 @@
 /** `run` (the daemon), `run-due` (one pass for a frequent CronJob) and `sandbox`. */
 import { EXIT, DigestError } from '../../errors.js';
-import type { JobConfig, LoadedConfig } from '../../config/types.js';
-import type { StateStore } from '../../state/types.js';
-import type { Logger } from '../../observability/logger.js';
+import type { JobConfig, LoadedConfig } from '../../config/index.js';
+import type { StateStore } from '../../state/index.js';
+import type { Logger } from '../../observability/index.js';
 import type { DigestEmitter } from '../../events.js';
-import { runJob, type RunOutcome } from '../../pipeline/run.js';
+import { runJob, type RunOutcome } from '../../pipeline/index.js';
 import { dueSlots, parseCron } from '../../scheduler/index.js';
-import type { PachcaClient } from '../../pachca/client.js';
+import type { PachcaClient } from '../../pachca/index.js';
 import type { Sandbox, WebOptions } from '../../sandbox/index.js';
 import { clientOptions, loadConfigFor, sandboxStateUrl, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, sandboxBot, type GlobalOptions, type Io } from '../context.js';
 import { webJobsProvider } from '../web-jobs.js';

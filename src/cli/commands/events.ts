@@ -1,12 +1,12 @@
 /** `events`: drain the bot's event history once and exit (a CronJob every minute), and the daemon's intake. */
 import { EXIT } from '../../errors.js';
-import type { EventSettings, LoadedConfig } from '../../config/types.js';
+import type { EventSettings, LoadedConfig } from '../../config/index.js';
 import type { DigestEmitter } from '../../events.js';
-import type { Logger } from '../../observability/logger.js';
-import type { PachcaClient } from '../../pachca/client.js';
-import type { StateStore } from '../../state/types.js';
+import type { Logger } from '../../observability/index.js';
+import type { PachcaClient } from '../../pachca/index.js';
+import type { StateStore } from '../../state/index.js';
 import { buttonClickHandler, drainHistory, EventRouter, webhookHandler, type EventHandler, type IncomingEvent } from '../../interactions/index.js';
-import { previewRenderer } from '../../pipeline/unfurl.js';
+import { previewRenderer } from '../../pipeline/index.js';
 import { handleLinkShared, isLinkSharedEvent } from '../../unfurl/index.js';
 import { loadConfigFor, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, type GlobalOptions, type Io } from '../context.js';
 

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { DigestError, EXIT } from '../../errors.js';
 import { describeCron, nextSlots, parseCron, formatInZone } from '../../scheduler/index.js';
-import { runJob } from '../../pipeline/run.js';
+import { runJob } from '../../pipeline/index.js';
 import { formatPlannedMessage, table } from '../format.js';
 import {
   deliversToSandbox,
@@ -218,8 +218,7 @@ async function liveLinks(urls: string[]): Promise<Set<string>> {
 export async function k8sCommand(flags: { image?: string; namespace?: string; skipUnsupported?: boolean }, g: GlobalOptions, io: Io): Promise<number> {
   const config = await loadConfigFor(g, io);
   const { collectDeployFiles } = await import('../deploy-files.js');
-  const { renderK8sManifests } = await import('../../deploy/k8s.js');
-  const { collectSourceFiles } = await import('../../deploy/source-files.js');
+  const { renderK8sManifests, collectSourceFiles } = await import('../../deploy/index.js');
   const files = await collectDeployFiles(config);
   const sourceFiles = await collectSourceFiles(config);
   io.out(

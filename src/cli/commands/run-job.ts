@@ -1,10 +1,10 @@
 import { DigestError, EXIT } from '../../errors.js';
-import type { JobConfig, LoadedConfig } from '../../config/types.js';
+import type { JobConfig, LoadedConfig } from '../../config/index.js';
 import { dueSlots, formatInZone, latestSlot, nextSlot, parseCron } from '../../scheduler/index.js';
-import { runJob, type RunOutcome } from '../../pipeline/run.js';
+import { runJob, type RunOutcome } from '../../pipeline/index.js';
 import { silentLogger } from '../../observability/logger.js';
 import { formatPlannedMessage } from '../format.js';
-import { formatProgress } from '../../pipeline/fanout.js';
+import { formatProgress } from '../../pipeline/index.js';
 import {
   findJob,
   loadConfigFor,

@@ -5,7 +5,7 @@
  */
 import { relative } from 'node:path';
 import { DigestError, EXIT } from '../../errors.js';
-import type { JobConfig, LoadedConfig } from '../../config/types.js';
+import type { JobConfig, LoadedConfig } from '../../config/index.js';
 import { loadConfigFor, newEmitter, ownerId, previewClientFor, type GlobalOptions, type Io } from '../context.js';
 import { resolveSlot } from './run-job.js';
 import { silentLogger } from '../../observability/logger.js';
@@ -56,7 +56,7 @@ async function checkSources(config: LoadedConfig): Promise<DigestError[]> {
 
 /** Every enabled job through the real pipeline as a dry run: sources, conditions, templates, attachments. */
 async function renderAll(config: LoadedConfig, io: Io): Promise<number> {
-  const { runJob } = await import('../../pipeline/run.js');
+  const { runJob } = await import('../../pipeline/index.js');
   let failed = 0;
   const now = new Date();
   for (const job of config.jobs.filter((j) => j.enabled)) {
@@ -77,7 +77,7 @@ async function renderAll(config: LoadedConfig, io: Io): Promise<number> {
   return EXIT.OK;
 }
 
-async function renderOne(runJob: typeof import('../../pipeline/run.js').runJob, config: LoadedConfig, job: JobConfig, now: Date) {
+async function renderOne(runJob: typeof import('../../pipeline/index.js').runJob, config: LoadedConfig, job: JobConfig, now: Date) {
   const events = newEmitter();
   const preview = await previewClientFor(config, job, events);
   return runJob(

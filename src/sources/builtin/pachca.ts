@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineSource, type SourceContext } from '../define.js';
-import type { Chat, Message, Thread, User } from '../../pachca/types.js';
-import type { PachcaClient } from '../../pachca/client.js';
+import type { Chat, Message, Thread, User } from '../../pachca/index.js';
+import type { PachcaClient } from '../../pachca/index.js';
 
 export const PACHCA_SOURCE_DEFAULTS = {
   top: 5,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../../util/duration.js';
+import { parseDuration } from '../../util/index.js';
 import { defineSource, type SourceContext } from '../define.js';
 import { SourceError } from '../errors.js';
 import { requestJson, safeUrl } from '../http-client.js';
