@@ -203,3 +203,24 @@ export async function sandboxBot(config: LoadedConfig): Promise<{ unfurlDomains:
   const { unfurlDomains } = await import('../unfurl/index.js');
   return { unfurlDomains: unfurlDomains(config.unfurl) };
 }
+
+/**
+ * Processes of one token on one shared ledger split its ~50 req/s among those sending (see
+ * pachca/budget-share.ts). The in-process sandbox is private to this process: nothing to share.
+ */
+export async function shareTokenBudget(delivery: Delivery, store: StateStore, owner: string, logger: Logger): Promise<{ ready: Promise<void>; stop(): Promise<void> }> {
+  if (delivery.kind === 'sandbox') return { ready: Promise.resolve(), stop: async () => {} };
+  const { startBudgetShare } = await import('../pachca/index.js');
+  const client = delivery.client();
+  let warned = false;
+  return startBudgetShare({
+    limiter: client.limiter,
+    beat: (state, ttlMs) => store.replicaBeat(client.budgetKey, owner, state, new Date(), ttlMs),
+    onShare: (share, counts) => logger.info({ share: Number(share.toFixed(3)), ...counts }, 'token budget: this process takes its share of the token-wide limit'),
+    onError: (err) => {
+      if (warned) return;
+      warned = true;
+      logger.warn({ err: (err as Error).message }, 'token budget heartbeat failed; keeping the last share until the ledger answers');
+    },
+  });
+}

@@ -191,6 +191,11 @@ export class PachcaClient {
     }
   }
 
+  /** Names this token's budget without the token: the base URL and a hash (for replicas sharing it). */
+  get budgetKey(): string {
+    return limiterKey(this.baseUrl, this.#token);
+  }
+
   /** The token's limiter, shared with every other client of the same token (for metrics). */
   get limiter(): RateLimiter {
     return this.#ctx.limiter;

@@ -50,3 +50,4 @@ export {
 export { CLIENT_DEFAULTS, DEFAULT_BASE_URL } from './defaults.js';
 export type * from './defaults.js';
 export type * from './types.js';
+export { BUDGET_SHARE_DEFAULTS, shareFor, startBudgetShare, type BeatState, type BudgetShare, type BudgetShareOptions } from './budget-share.js';

@@ -172,15 +172,36 @@ export class RateLimiter {
   ratePerMs(cls: AnyClass, now = this.now(), key?: string): number {
     const slow = this.breakerOpen(now) ? this.#settings.breakerSlowdown : 1;
     const b = key !== undefined ? this.#buckets.get(key) : undefined;
-    const f = b ? this.#factor(b, now) : 1;
+    const f = (b ? this.#factor(b, now) : 1) * (cls === 'token' ? this.#tokenShare : 1);
     return (this.#settings[cls].perSecond * (1 - this.#margin) * slow * f) / 1000;
   }
 
   /** A bucket's capacity; a lowered rate lowers the burst with it (a smaller server burst). */
   capacity(cls: AnyClass, key?: string, now = this.now()): number {
     const b = key !== undefined ? this.#buckets.get(key) : undefined;
-    const f = b ? this.#factor(b, now) : 1;
+    const f = (b ? this.#factor(b, now) : 1) * (cls === 'token' ? this.#tokenShare : 1);
     return Math.max(1, Math.floor(this.#settings[cls].burst * f));
+  }
+
+  /** This process's part of the token-wide budget (1: all of it); replicas sending at once split it. */
+  #tokenShare = 1;
+  /** Requests that passed the token-wide budget since `takeTokenActivity()` last asked. */
+  #tokenActivity = 0;
+
+  get tokenShare(): number {
+    return this.#tokenShare;
+  }
+
+  setTokenShare(share: number): void {
+    if (!(share > 0 && share <= 1)) throw new RangeError(`token share must be in (0, 1], got ${share}`);
+    this.#tokenShare = share;
+  }
+
+  /** Whether this process used the token since the last call (it sent, or something waits to be sent). */
+  takeTokenActivity(): boolean {
+    const active = this.#tokenActivity > 0 || this.queued > 0;
+    this.#tokenActivity = 0;
+    return active;
   }
 
   /** Pure query: when could a request of this bucket leave, ignoring the queue ahead of it. */
@@ -272,7 +293,10 @@ export class RateLimiter {
   /** The default ceiling: one more bucket of this limiter, keyed TOKEN_BUCKET. */
   #localCeiling(): CeilingSource {
     return {
-      acquire: (signal, limits, from) => this.#acquireBucket('token', TOKEN_BUCKET, signal, limits, from),
+      acquire: (signal, limits, from) => {
+        this.#tokenActivity++;
+        return this.#acquireBucket('token', TOKEN_BUCKET, signal, limits, from);
+      },
       onRateLimited: (retryAfterMs, sentAt, now) => {
         const b = this.#bucket('token', TOKEN_BUCKET, now);
         this.#cut(b, sentAt, now);

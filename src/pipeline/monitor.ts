@@ -4,7 +4,7 @@
  * is the pure state machine in src/monitor/; this file only carries it out through the client and
  * records the result in the ledger.
  */
-import { DigestError, isDigestError } from '../errors.js';
+import { DigestError } from '../errors.js';
 import type { JobConfig } from '../config/index.js';
 import type { PachcaClient } from '../pachca/index.js';
 import type { Message } from '../pachca/index.js';
@@ -237,12 +237,7 @@ async function post(client: PachcaClient, m: PlannedMessage, signal: AbortSignal
 
 /** Null when the message is gone (404). */
 async function edit(client: PachcaClient, id: number, content: string, buttons: NonNullable<PlannedMessage['input']['buttons']>, signal: AbortSignal): Promise<Message | null> {
-  try {
-    return await client.updateMessage(id, { content, buttons }, { signal });
-  } catch (err) {
-    if (isDigestError(err) && (err as { status?: number }).status === 404) return null;
-    throw err;
-  }
+  return client.updateIfPresent(id, { content, buttons }, { signal });
 }
 
 async function replyInThread(client: PachcaClient, messageId: number, content: string, signal: AbortSignal): Promise<void> {

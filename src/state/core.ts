@@ -9,7 +9,7 @@ import { toDate, toDateOrNull, type SqlDriver, type SqlExecutor } from './driver
 import { LATEST_VERSION, MIGRATIONS, MIGRATIONS_TABLE, migrationsTableDdl } from './migrations.js';
 import { checkDate, closedError, newRunId, parseJson, sortDeliveries, stateError, toJson, unknownRunError } from './shared.js';
 import { interactionLedger, type InteractionLedger } from './interactions.js';
-import type { ClaimOptions, ClaimResult, DeliveredFile, DeliveryRecord, FinishOptions, RunRecord, RunStatus, StateStore } from './types.js';
+import type { ClaimOptions, ClaimResult, DeliveredFile, DeliveryRecord, FinishOptions, RunRecord, ReplicaState, RunStatus, StateStore } from './types.js';
 
 /** JSON columns are read as text so both dialects hand back the same thing (PostgreSQL would parse jsonb). */
 const RUN_COLUMNS =
@@ -272,6 +272,25 @@ export class LedgerStore implements StateStore {
     });
   }
 
+  async replicaBeat(group: string, owner: string, state: ReplicaState, now: Date, ttlMs: number): Promise<{ active: number; alive: number }> {
+    return this.op('replicaBeat', async () => {
+      const prefix = `${REPLICA_KEY}${group}:`;
+      await this.db.query(
+        `INSERT INTO digest_flags (key, value, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+        [prefix + owner, state, now],
+      );
+      // A process that died leaves its row: it stops counting after ttlMs and is removed much later.
+      await this.db.query(`DELETE FROM digest_flags WHERE key LIKE $1 AND updated_at < $2`, [`${REPLICA_KEY}%`, new Date(now.getTime() - 100 * ttlMs)]);
+      const r = await this.db.query<{ value: string; n: number | string }>(
+        `SELECT value, count(*) AS n FROM digest_flags WHERE key LIKE $1 AND updated_at >= $2 AND value IN ('active', 'idle') GROUP BY value`,
+        [`${prefix}%`, new Date(now.getTime() - ttlMs)],
+      );
+      const count = (v: string) => Number(r.rows.find((row) => row.value === v)?.n ?? 0);
+      return { active: count('active'), alive: count('active') + count('idle') };
+    });
+  }
+
   async getFlag(key: string): Promise<string | null> {
     return this.op('getFlag', async () => {
       const r = await this.db.query<{ value: string }>('SELECT value FROM digest_flags WHERE key = $1', [key]);
@@ -349,6 +368,8 @@ const PRUNE = `
  * claiming it again could post it twice, so only `force` does.
  */
 const PRUNED_KEY = 'ledger:pruned-up-to:';
+/** `replica:<group>:<owner>` rows: processes sharing one token's budget (see replicaBeat). */
+const REPLICA_KEY = 'replica:';
 
 async function prunedUpTo(q: SqlExecutor, job: string): Promise<number | null> {
   const r = await q.query<{ value: string }>('SELECT value FROM digest_flags WHERE key = $1', [PRUNED_KEY + job]);

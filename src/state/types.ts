@@ -71,6 +71,9 @@ export interface FinishOptions {
   metrics?: unknown;
 }
 
+/** A process's part in a shared token budget (see StateStore.replicaBeat). */
+export type ReplicaState = 'active' | 'idle' | 'gone';
+
 export interface StateStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Handled events, unsubscribes, acknowledgements, message locks (src/state/interactions.ts). */
@@ -99,6 +102,12 @@ export interface StateStore {
   /** Failed runs since the last success, newest first (alerts). */
   consecutiveFailures(job: string): Promise<number>;
   /** Small key-value state (alert open/closed per job). */
+  /**
+   * Heartbeat of a process sharing a token's budget: records whether it is sending, idle or gone
+   * (stopping), and returns how many processes of `group` beat within `ttlMs`: sending, and alive at
+   * all (itself included unless gone).
+   */
+  replicaBeat(group: string, owner: string, state: ReplicaState, now: Date, ttlMs: number): Promise<{ active: number; alive: number }>;
   getFlag(key: string): Promise<string | null>;
   setFlag(key: string, value: string | null): Promise<void>;
   /**

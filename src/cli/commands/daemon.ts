@@ -8,7 +8,7 @@ import { runJob, type RunOutcome } from '../../pipeline/index.js';
 import { dueSlots, parseCron } from '../../scheduler/index.js';
 import type { PachcaClient } from '../../pachca/index.js';
 import type { Sandbox, WebOptions } from '../../sandbox/index.js';
-import { clientOptions, loadConfigFor, sandboxStateUrl, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, sandboxBot, type GlobalOptions, type Io } from '../context.js';
+import { clientOptions, loadConfigFor, sandboxStateUrl, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, sandboxBot, shareTokenBudget, type GlobalOptions, type Io } from '../context.js';
 import { webJobsProvider } from '../web-jobs.js';
 import { listenOn, parsePort } from '../ports.js';
 
@@ -56,6 +56,8 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
   const sweepMs = Math.min(60_000, Math.max(1_000, config.state.leaseMs));
   const daemon = new Daemon({ jobs: config.jobs, store, run, events, logger, sweepIntervalMs: sweepMs, shutdownGraceMs: config.state.shutdownGraceMs });
 
+  const budget = await shareTokenBudget(delivery, store, owner, logger);
+  await budget.ready;
   const { createRouter, startIntake, SANDBOX_INTAKE } = await import('./events.js');
   const intakeDeps = { config: () => config, client: delivery.client, store, events, logger, owner };
   const intake = startIntake(intakeDeps, createRouter(intakeDeps), config.events ?? (delivery.kind === 'sandbox' ? SANDBOX_INTAKE : undefined));
@@ -92,6 +94,7 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
       },
     })).catch(async (err: unknown) => {
       await intake.stop();
+      await budget.stop();
       await store.close();
       await delivery.close();
       throw err;
@@ -148,6 +151,7 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
   } finally {
     process.off('SIGHUP', onHup);
     await health?.close();
+    await budget.stop();
     await store.close();
     await delivery.close();
   }
@@ -167,9 +171,12 @@ export async function runDueCommand(flags: { sandbox?: boolean }, g: GlobalOptio
   attachLogging(events, logger);
   const delivery = await resolveDelivery(config, events, { sandbox: flags.sandbox ?? false });
   const store = await openStore(delivery.stateUrl, config);
-  const run = runner(() => config, delivery.client, store, events, logger, ownerId());
+  const owner = ownerId();
+  const run = runner(() => config, delivery.client, store, events, logger, owner);
   const now = new Date();
   let failed = 0;
+  const budget = await shareTokenBudget(delivery, store, owner, logger);
+  await budget.ready;
   try {
     const due: Array<Promise<void>> = [];
     for (const job of config.jobs) {
@@ -206,6 +213,7 @@ export async function runDueCommand(flags: { sandbox?: boolean }, g: GlobalOptio
       io.err(`run-due: nothing ran — none of the ${enabled} enabled job(s) had a due slot (reasons above)`);
     }
   } finally {
+    await budget.stop();
     await store.close();
     await delivery.close();
   }

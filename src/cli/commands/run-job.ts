@@ -15,6 +15,7 @@ import {
   previewClientFor,
   processIo,
   resolveDelivery,
+  shareTokenBudget,
   SANDBOX_LEDGER,
   type GlobalOptions,
   type Io,
@@ -107,10 +108,17 @@ export async function runJobCommand(name: string, flags: RunJobFlags, g: GlobalO
             if (p.total > 1) process.stderr.write(`\r\x1b[2K${formatProgress(p)}${p.done ? '\n' : ''}`);
           })
         : undefined;
+    const owner = ownerId();
+    // CronJobs of one token firing together (one per job) split its budget like daemon replicas.
+    const budget = await shareTokenBudget(delivery, store, owner, logger);
+    await budget.ready;
     const outcome = await runJob(
-      { config, events, logger, store, client: delivery.client, owner: ownerId() },
+      { config, events, logger, store, client: delivery.client, owner },
       { job, slot, force: flags.force ?? false, retryFailed: true, signal: stopSignals.signal },
-    ).finally(() => stopBar?.());
+    ).finally(async () => {
+      stopBar?.();
+      await budget.stop();
+    });
     printOutcome(outcome, io, config, false, delivery.kind === 'pachca' ? null : { description: delivery.description, linksLive: delivery.kind !== 'sandbox' });
     return exitFor(outcome);
   } finally {
