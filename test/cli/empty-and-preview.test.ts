@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { makeProject, type Project } from '../helpers/project.js';
+import { FIXED_SLOT_RETENTION } from '../helpers/retention.js';
 
 let sandbox: Sandbox;
 let project: Project | undefined;
@@ -34,7 +35,7 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
 
 function setup(jobYaml: string, template = 'Итого: {{metrics.count}}\n'): void {
   project = makeProject({
-    'jobs.config.yaml': `version: 1\nstate:\n  url: sqlite:state.db\njobs:\n${jobYaml}`,
+    'jobs.config.yaml': `version: 1\nstate:\n  url: sqlite:state.db\n${FIXED_SLOT_RETENTION}\njobs:\n${jobYaml}`,
     'templates/t.hbs': template,
   });
 }

@@ -4,11 +4,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { makeProject, runCli, type Project } from '../helpers/project.js';
+import { FIXED_SLOT_RETENTION } from '../helpers/retention.js';
 
 const CONFIG = `
 version: 1
 state:
   url: sqlite:state/ledger.db
+${FIXED_SLOT_RETENTION}
 jobs:
   - name: sales
     schedule: "0 9 * * *"

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { StateStore } from '../../src/state/types.js';
 import type { CliResult } from '../helpers/project.js';
 import { cliEnv, ledgerStores, ledgerSuite, runCli, waitFor } from './helpers.js';
+import { FIXED_SLOT_RETENTION } from '../helpers/retention.js';
 
 const SLOT = '2026-11-24T09:00:00+03:00';
 const SLOT_DATE = new Date(SLOT);
@@ -16,6 +17,7 @@ const CONFIG = `
 version: 1
 state:
   url: sqlite:state/ledger.db
+${FIXED_SLOT_RETENTION}
   lease: 2s
 jobs:
   - name: fanout

@@ -9,6 +9,7 @@ import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import type { StateStore } from '../../src/state/types.js';
 import { Children, PG, TOKEN, cliEnv, dropPgSchema, logLines, openLedger, pgSchema, pgUrl, project, runCli, waitFor } from './helpers.js';
 import type { Project } from '../helpers/project.js';
+import { FIXED_SLOT_RETENTION } from '../helpers/retention.js';
 
 const SLOT = '2026-11-24T09:00:00Z';
 const SLOT_DATE = new Date(SLOT);
@@ -19,6 +20,7 @@ const config = (target: string, lease = '30s') => `
 version: 1
 state:
   url: sqlite:state/ledger.db
+${FIXED_SLOT_RETENTION}
   lease: ${lease}
 jobs:
   - name: personal

@@ -3,6 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cliEnv, ledgerSuite, runCli } from './helpers.js';
+import { FIXED_SLOT_RETENTION } from '../helpers/retention.js';
 
 const CONFIG = `
 version: 1
@@ -10,6 +11,7 @@ pachca:
   retry: { retries: 0 }
 state:
   url: sqlite:state/ledger.db
+${FIXED_SLOT_RETENTION}
 jobs:
   - name: sales
     schedule: "0 9 * * *"

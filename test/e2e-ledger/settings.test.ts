@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestLogEntry } from '../../src/sandbox/index.js';
 import { cliEnv, ledgerSuite, openLedger, runCli } from './helpers.js';
+import { FIXED_SLOT_RETENTION } from '../helpers/retention.js';
 
 const SLOT = '2026-11-24T09:00:00+03:00';
 
@@ -15,6 +16,7 @@ version: 1
 ${pachca}
 state:
   url: sqlite:state/ledger.db
+${FIXED_SLOT_RETENTION}
 jobs:
 ${job}
 `;

@@ -1,6 +1,7 @@
 /** Small real servers and probes for the production-surface tests (no mocks of project code). */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
+import { FIXED_SLOT_RETENTION } from '../helpers/retention.js';
 
 /**
  * The head of the configs these tests run: a SQLite ledger inside the project and no client
@@ -9,6 +10,7 @@ import { connect, createServer as createNetServer, type AddressInfo } from 'node
 export const CONFIG_HEAD = `version: 1
 state:
   url: sqlite:state/ledger.db
+${FIXED_SLOT_RETENTION}
 pachca:
   retry: { retries: 0 }`;
 

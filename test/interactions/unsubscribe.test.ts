@@ -13,8 +13,11 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { drainHistory } from '../../src/interactions/index.js';
 import { createRouter } from '../../src/cli/commands/events.js';
 import { project } from '../config/helpers.js';
+import { FIXED_SLOT_RETENTION } from '../helpers/retention.js';
 
 const YAML = `version: 1
+state:
+${FIXED_SLOT_RETENTION}
 events: { mode: poll }
 jobs:
   - name: personal
