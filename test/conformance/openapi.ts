@@ -4,14 +4,24 @@
  * client sends, status, content type and body of what the sandbox answers. The only departures
  * from the spec are in spec-quirks.ts.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
 import type { SandboxExchange } from '../../src/sandbox/index.js';
 import { applySchemaQuirks, undocumentedStatus } from './spec-quirks.js';
 
-export const SPEC_PATH = '/work/shared/reference/pachca-openapi.en.yaml';
+/**
+ * The official spec: ../shared/reference beside the checkout when it is there (the contract the
+ * project follows), else the copy vendored next to this file (a clean clone elsewhere, CI).
+ */
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const SPEC_PATH =
+  [process.env.PACHCA_OPENAPI_SPEC, join(ROOT, '..', 'shared', 'reference', 'pachca-openapi.en.yaml'), join(ROOT, 'test', 'conformance', 'pachca-openapi.en.yaml')].find(
+    (p): p is string => !!p && existsSync(p),
+  ) ?? join(ROOT, 'test', 'conformance', 'pachca-openapi.en.yaml');
 const SPEC_ID = 'pachca-openapi.json';
 
 // ajv-formats is CommonJS with `exports.default`: under NodeNext the default import is the module.
