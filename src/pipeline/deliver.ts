@@ -23,8 +23,6 @@ const KEEP_MESSAGES = 200;
 /** Our clock and Pachca's differ: a message stamped slightly before the slot may still be this run's. */
 const RECHECK_CLOCK_SKEW_MS = 5_000;
 const LEDGER_RECORD_PATIENCE_MS = 60_000;
-/** How long an edit holds its message's lock at most (a crashed holder frees it after this). */
-const EDIT_LOCK_LEASE_MS = 120_000;
 
 /** The ledger key of part `index` (0-based) of the message keyed `key`. */
 export function partKey(key: string, index: number): string {
@@ -138,10 +136,11 @@ export async function deliver(
           // A button action (refresh, acknowledge) editing this message takes the same ledger lock:
           // the two edits land one after the other, and the action, reading the ledger after us,
           // sees this run as the message's owner (so its refresh shows this slot, not the last one).
+          // The lock lasts as long as the run's claim: a run killed mid-edit frees both together.
           await withMessageLock(store.interactions, previous[0]!.messageId, deps.owner, async () => {
             await send();
             await batcher?.flush();
-          }, { leaseMs: EDIT_LOCK_LEASE_MS, signal });
+          }, { leaseMs: deps.config.state.leaseMs, signal });
         } else {
           await send();
         }
