@@ -1,37 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openStateStore } from '../../src/state/index.js';
-import type { StateStore } from '../../src/state/types.js';
+import { closeTestStores, LEDGER_KINDS, openTestStore } from '../helpers/stores.js';
 
-const PG = process.env.PACHCA_DIGEST_TEST_PG;
-const opened: Array<{ store: StateStore; schema?: string }> = [];
+afterEach(closeTestStores);
+const open = (kind: 'sqlite' | 'postgres') => openTestStore(kind, 't_int');
 
-async function open(kind: 'sqlite' | 'postgres'): Promise<StateStore> {
-  if (kind === 'sqlite') {
-    const store = await openStateStore('sqlite::memory:', { baseDir: '/' });
-    opened.push({ store });
-    return store;
-  }
-  const schema = `t_int_${randomBytes(5).toString('hex')}`;
-  const store = await openStateStore(`${PG}${PG!.includes('?') ? '&' : '?'}schema=${schema}`, { baseDir: '/' });
-  opened.push({ store, schema });
-  return store;
-}
-
-afterEach(async () => {
-  for (const { store, schema } of opened.splice(0)) {
-    await store.close();
-    if (schema) {
-      const { default: pg } = await import('pg');
-      const c = new pg.Client({ connectionString: PG });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await c.end();
-    }
-  }
-});
-
-const kinds: Array<'sqlite' | 'postgres'> = PG ? ['sqlite', 'postgres'] : ['sqlite'];
+const kinds = LEDGER_KINDS;
 const t0 = new Date('2026-12-01T10:00:00Z');
 const later = (ms: number) => new Date(t0.getTime() + ms);
 

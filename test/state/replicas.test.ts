@@ -1,41 +1,15 @@
 /** Replica heartbeats for a shared token budget, over both ledgers, and the share rule. */
-import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { shareFor } from '../../src/pachca/index.js';
-import { openStateStore, type StateStore } from '../../src/state/index.js';
+import { closeTestStores, LEDGER_KINDS, openTestStore } from '../helpers/stores.js';
 
-const PG = process.env.PACHCA_DIGEST_TEST_PG;
-const opened: Array<{ store: StateStore; schema?: string }> = [];
-
-async function open(kind: 'sqlite' | 'postgres'): Promise<StateStore> {
-  if (kind === 'sqlite') {
-    const store = await openStateStore('sqlite::memory:', { baseDir: '/' });
-    opened.push({ store });
-    return store;
-  }
-  const schema = `t_rep_${randomBytes(5).toString('hex')}`;
-  const store = await openStateStore(`${PG}${PG!.includes('?') ? '&' : '?'}schema=${schema}`, { baseDir: '/' });
-  opened.push({ store, schema });
-  return store;
-}
-
-afterEach(async () => {
-  for (const { store, schema } of opened.splice(0)) {
-    await store.close();
-    if (schema) {
-      const { default: pg } = await import('pg');
-      const c = new pg.Client({ connectionString: PG });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await c.end();
-    }
-  }
-});
+afterEach(closeTestStores);
+const open = (kind: 'sqlite' | 'postgres') => openTestStore(kind, 't_rep');
 
 const t0 = new Date('2026-12-02T09:00:00Z');
 const at = (ms: number) => new Date(t0.getTime() + ms);
 
-describe.each(PG ? ['sqlite', 'postgres'] as const : ['sqlite'] as const)('replica heartbeats (%s)', (kind) => {
+describe.each(LEDGER_KINDS)('replica heartbeats (%s)', (kind) => {
   it('counts the sending and the live processes of one group; the dead and the gone stop counting', async () => {
     const s = await open(kind);
     expect(await s.replicaBeat('tok', 'a', 'active', t0, 3_000)).toEqual({ active: 1, alive: 1 });
