@@ -3,7 +3,7 @@
  * not sent (safe to retry), or ambiguous (the server may have processed it).
  */
 import { request as undiciRequest, type Dispatcher } from 'undici';
-import { abortError } from './limiter.js';
+import { abortError } from './bucket.js';
 
 /** Errors raised before the request left this process: retrying them cannot duplicate anything. */
 const NOT_SENT_CODES = new Set([

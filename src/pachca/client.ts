@@ -16,17 +16,10 @@ import {
 import { PachcaApiError, redact } from './errors.js';
 import { attempt as attemptOnce, type AttemptResult } from './attempt.js';
 import { excerpt, parseJson, pausedError, responseError, throttledHint, unknownOutcome } from './failures.js';
-import {
-  abortError,
-  BucketPausedError,
-  bucketKey,
-  limiterFor,
-  limiterKey,
-  type BucketClass,
-  type CeilingSource,
-  type Permit,
-  type RateLimiter,
-} from './limiter.js';
+import { abortError, BucketPausedError, type BucketClass, type CeilingSource, type Permit } from './bucket.js';
+import type { RateLimiter } from './limiter.js';
+import { limiterFor, limiterKey } from './limiter-registry.js';
+import { bucketKey } from './limiter-settings.js';
 import { DEFAULT_PAGE_LIMIT, paginatePages, type PageBody, type PaginateOptions } from './paginate.js';
 import { LandedFinder, type LandedQuery } from './landed.js';
 import { sendParts, type SendMessageOptions } from './send.js';

@@ -4,7 +4,7 @@
  */
 import type { RetrySettings } from './defaults.js';
 import { PachcaApiError, redact, type ApiErrorItem } from './errors.js';
-import type { BucketPausedError } from './limiter.js';
+import type { BucketPausedError } from './bucket.js';
 import type { CreateMessageInput } from './types.js';
 
 export function responseError(

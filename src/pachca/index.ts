@@ -14,12 +14,10 @@ export { PachcaApiError, redact, type ApiErrorItem, type PachcaApiErrorInit } fr
 export { uploadFiles, uploadFile, multipartBody, type UploadInput, type UploadParams, type UploadOptions } from './uploads.js';
 export { splitContent, splitChars, utf8Bytes, MIN_SPLIT_BYTES } from './split.js';
 export { backoffDelay, parseRetryAfter, rateLimitWait } from './backoff.js';
+export { RateLimiter, TOKEN_BUCKET, DEFAULT_SAFETY_MARGIN, type LimiterOptions, type LimiterSnapshot } from './limiter.js';
+export { limiterFor, limiterKey, allLimiters } from './limiter-registry.js';
+export { bucketKey, mergeRateLimits } from './limiter-settings.js';
 export {
-  RateLimiter,
-  limiterFor,
-  limiterKey,
-  allLimiters,
-  bucketKey,
   bucketAvailableAt,
   bucketTake,
   bucketRefill,
@@ -27,19 +25,14 @@ export {
   bucketRelease,
   bucketCancel,
   newBucketState,
-  mergeRateLimits,
-  TOKEN_BUCKET,
   abortError,
   BucketPausedError,
-  DEFAULT_SAFETY_MARGIN,
   type AcquireOptions,
   type BucketClass,
   type BucketState,
   type CeilingSource,
   type Permit,
-  type LimiterOptions,
-  type LimiterSnapshot,
-} from './limiter.js';
+} from './bucket.js';
 export {
   paginatePages,
   DEFAULT_PAGE_LIMIT,

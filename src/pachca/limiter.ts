@@ -26,26 +26,6 @@ import {
 import { CLIENT_DEFAULTS, type AdaptiveSettings, type RateLimitSettings } from './defaults.js';
 import { mergeRateLimits, validateRateLimits } from './limiter-settings.js';
 
-export { bucketKey, mergeRateLimits, validateRateLimits } from './limiter-settings.js';
-export { allLimiters, limiterFor, limiterKey } from './limiter-registry.js';
-
-export {
-  abortError,
-  BucketPausedError,
-  bucketAvailableAt,
-  bucketCancel,
-  bucketPause,
-  bucketRefill,
-  bucketRelease,
-  bucketTake,
-  newBucketState,
-  type AcquireOptions,
-  type BucketClass,
-  type BucketState,
-  type CeilingSource,
-  type Permit,
-};
-
 /**
  * Pacing runs this fraction under the configured rate: Pachca's limits are approximate and its
  * clock is not ours. Arrival jitter is handled by debiting at completion (bucket.ts), not by this.

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { request as undiciRequest } from 'undici';
 import { DigestError } from '../errors.js';
 import { backoffDelay, parseRetryAfter, sleep } from './backoff.js';
-import { abortError } from './limiter.js';
+import { abortError } from './bucket.js';
 import type { PachcaClient } from './client.js';
 import type { MessageFile } from './types.js';
 
