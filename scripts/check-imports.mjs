@@ -27,8 +27,6 @@ export const EXCEPTIONS = {
     'lazy import() for start-up time: only the commands that log or serve metrics load them, and the folder\'s index would load all of observability',
   'cli/commands/daemon.ts -> scheduler/daemon.js':
     'lazy import(): only `run` needs the daemon; scheduler/index.ts is the pure time math every command loads',
-  'cli/commands/events.ts -> observability/log.js':
-    'lazy import() for start-up time: only the commands that log or serve metrics load them, and the folder\'s index would load all of observability',
   'cli/commands/run-job.ts -> observability/log.js':
     'lazy import() for start-up time: only the commands that log or serve metrics load them, and the folder\'s index would load all of observability',
   'cli/context.ts -> observability/log.js':

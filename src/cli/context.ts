@@ -224,3 +224,22 @@ export async function shareTokenBudget(delivery: Delivery, store: StateStore, ow
     },
   });
 }
+
+/**
+ * What a one-pass command (`events`, `run-due`) sets up before its work: the config, logging with
+ * its secrets scrubbed, where messages go (Pachca or a sandbox) and the ledger that goes with it.
+ */
+export async function openCommand(
+  g: GlobalOptions,
+  io: Io,
+  flags: { sandbox?: boolean },
+): Promise<{ config: LoadedConfig; events: DigestEmitter; logger: Logger; delivery: Delivery; store: StateStore }> {
+  const config = await loadConfigFor(g, io);
+  const events = newEmitter();
+  const logger = await makeLogger(g, io, [config.pachca.token]);
+  const { attachLogging } = await import('../observability/log.js');
+  attachLogging(events, logger);
+  const delivery = await resolveDelivery(config, events, { sandbox: flags.sandbox ?? false });
+  const store = await openStore(delivery.stateUrl, config);
+  return { config, events, logger, delivery, store };
+}

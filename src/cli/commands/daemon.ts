@@ -8,7 +8,7 @@ import { runJob, type RunOutcome } from '../../pipeline/index.js';
 import { dueSlots, parseCron } from '../../scheduler/index.js';
 import type { PachcaClient } from '../../pachca/index.js';
 import type { Sandbox, WebOptions } from '../../sandbox/index.js';
-import { clientOptions, loadConfigFor, sandboxStateUrl, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, sandboxBot, shareTokenBudget, type GlobalOptions, type Io } from '../context.js';
+import { clientOptions, loadConfigFor, openCommand, sandboxStateUrl, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, sandboxBot, shareTokenBudget, type GlobalOptions, type Io } from '../context.js';
 import { webJobsProvider } from '../web-jobs.js';
 import { listenOn, parsePort } from '../ports.js';
 
@@ -164,13 +164,7 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
  * is on time, older ones are catch-up), then exit. Jobs with nothing to run say why.
  */
 export async function runDueCommand(flags: { sandbox?: boolean }, g: GlobalOptions, io: Io): Promise<number> {
-  const config = await loadConfigFor(g, io);
-  const events = newEmitter();
-  const logger = await makeLogger(g, io, [config.pachca.token]);
-  const { attachLogging } = await import('../../observability/log.js');
-  attachLogging(events, logger);
-  const delivery = await resolveDelivery(config, events, { sandbox: flags.sandbox ?? false });
-  const store = await openStore(delivery.stateUrl, config);
+  const { config, events, logger, delivery, store } = await openCommand(g, io, flags);
   const owner = ownerId();
   const run = runner(() => config, delivery.client, store, events, logger, owner);
   const now = new Date();

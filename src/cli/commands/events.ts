@@ -8,7 +8,7 @@ import type { StateStore } from '../../state/index.js';
 import { buttonClickHandler, drainHistory, EventRouter, webhookHandler, type EventHandler, type IncomingEvent } from '../../interactions/index.js';
 import { previewRenderer } from '../../pipeline/index.js';
 import { handleLinkShared, isLinkSharedEvent } from '../../unfurl/index.js';
-import { loadConfigFor, makeLogger, newEmitter, openStore, ownerId, resolveDelivery, type GlobalOptions, type Io } from '../context.js';
+import { openCommand, ownerId, type GlobalOptions, type Io } from '../context.js';
 
 export interface IntakeDeps {
   config: () => LoadedConfig;
@@ -131,13 +131,7 @@ export function startIntake(
 }
 
 export async function eventsCommand(flags: { sandbox?: boolean }, g: GlobalOptions, io: Io): Promise<number> {
-  const config = await loadConfigFor(g, io);
-  const events = newEmitter();
-  const logger = await makeLogger(g, io, [config.pachca.token]);
-  const { attachLogging } = await import('../../observability/log.js');
-  attachLogging(events, logger);
-  const delivery = await resolveDelivery(config, events, { sandbox: flags.sandbox ?? false });
-  const store = await openStore(delivery.stateUrl, config);
+  const { config, events, logger, delivery, store } = await openCommand(g, io, flags);
   try {
     const deps = { config: () => config, client: delivery.client, store, events, logger, owner: ownerId() };
     const router = createRouter(deps);
