@@ -41,6 +41,8 @@ interface Waiter {
   resolve: (permit: Permit) => void;
   reject: (e: unknown) => void;
   enqueuedAt: number;
+  /** The bucket's `blocked` count when this waiter joined: unchanged at its turn means it never waited for pacing. */
+  blockedAt: number;
   cleanup: () => void;
   limits: AcquireOptions | undefined;
   /** The bucket this request passed before this one (ceiling waiters only). */
@@ -66,6 +68,8 @@ interface Bucket {
   picks: number;
   /** A pump scheduled for the end of the current turn (see #acquireBucket). */
   deferred: boolean;
+  /** Times a pump found no token: a waiter that joined after the last one only sat out the turn's deferral. */
+  blocked: number;
 }
 
 export interface LimiterOptions {
@@ -308,7 +312,7 @@ export class RateLimiter {
       }
     }
     return new Promise<Permit>((resolve, reject) => {
-      const w: Waiter = { resolve, reject, enqueuedAt: now, cleanup: () => {}, limits, from };
+      const w: Waiter = { resolve, reject, enqueuedAt: now, blockedAt: b.blocked, cleanup: () => {}, limits, from };
       if (signal) {
         const onAbort = () => {
           const i = b.queue.indexOf(w);
@@ -429,6 +433,7 @@ export class RateLimiter {
         served: new Map(),
         picks: 0,
         deferred: false,
+        blocked: 0,
       };
       this.#buckets.set(key, b);
     }
@@ -494,6 +499,7 @@ export class RateLimiter {
     const now = this.now();
     while (b.queue.length) {
       const at = bucketAvailableAt(b.state, now, this.ratePerMs(b.cls, now, b.key), this.capacity(b.cls, b.key, now));
+      if (at > now) b.blocked++;
       if (at === Infinity) {
         // A full burst is in flight: the next release pumps again.
         if (b.timer) clearTimeout(b.timer);
@@ -515,7 +521,9 @@ export class RateLimiter {
       const w = b.queue.splice(this.#nextWaiter(b), 1)[0]!;
       this.#served(b, w.from);
       w.cleanup();
-      w.resolve(this.#permit(b, now - w.enqueuedAt));
+      // The deferral to the end of the turn is not a wait: on a loaded machine it can span a
+      // millisecond, and reporting it would show pacing where there was none.
+      w.resolve(this.#permit(b, w.blockedAt === b.blocked ? 0 : now - w.enqueuedAt));
     }
     if (b.timer) {
       clearTimeout(b.timer);
