@@ -229,7 +229,8 @@ export function fanoutLedger(db: SqlDriver, op: <T>(name: string, fn: () => Prom
           const n = Number(row.n);
           p.chunks += n;
           if (row.status === 'open') p.open += n;
-          else if (row.status === 'taken') Number(row.expired) === 1 ? (p.expired += n) : (p.taken += n);
+          else if (row.status === 'taken' && Number(row.expired) === 1) p.expired += n;
+          else if (row.status === 'taken') p.taken += n;
           else if (row.status === 'done') p.done += n;
           else p.failed += n;
           p.sent += Number(row.sent ?? 0);
