@@ -65,7 +65,7 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
     logger.warn({ path: intake.webhookRoute.path }, 'events.mode is webhook but --http-port is not set: nothing receives the webhooks');
   }
 
-  let health: { close(): Promise<void> } | undefined;
+  let health: { port: number; close(): Promise<void> } | undefined;
   if (flags.httpPort !== undefined) {
     const port = parsePort(flags.httpPort, '--http-port');
     const { createMetrics } = await import('../../observability/metrics.js');
@@ -99,7 +99,8 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
       await delivery.close();
       throw err;
     });
-    logger.info({ port }, 'metrics and health on /metrics, /healthz, /readyz');
+    // The bound port: with --http-port 0 it is the free one the system picked.
+    logger.info({ port: health.port }, 'metrics and health on /metrics, /healthz, /readyz');
   }
 
   if (delivery.kind !== 'pachca') {
