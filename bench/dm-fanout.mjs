@@ -136,7 +136,7 @@ export async function runSingleDmBench({ users = 10_000 } = {}) {
       ...limitedStats(sb),
       ...audit(sb, users),
       ...perSecond(sb),
-      stderrTail: run.stderr().split('\n').filter(Boolean).slice(-2),
+      said: run.stderr().split('\n').filter((l) => l && !l.startsWith('{')).at(-1) ?? null,
       goal: { ratio: 1.1, http429Pct: 1, duplicates: 0, lost: 0, peakRssMb: 150 },
     };
     console.log('dm single', JSON.stringify(out.uninterrupted));
