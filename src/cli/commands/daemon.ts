@@ -4,7 +4,7 @@ import type { JobConfig, LoadedConfig } from '../../config/index.js';
 import type { StateStore } from '../../state/index.js';
 import type { Logger } from '../../observability/index.js';
 import type { DigestEmitter } from '../../events.js';
-import { runJob, type RunOutcome } from '../../pipeline/index.js';
+import { runJob, shareable, type RunOutcome } from '../../pipeline/index.js';
 import { dueSlots, parseCron } from '../../scheduler/index.js';
 import type { PachcaClient } from '../../pachca/index.js';
 import type { Sandbox, WebOptions } from '../../sandbox/index.js';
@@ -189,6 +189,8 @@ export async function runDueCommand(flags: { sandbox?: boolean }, g: GlobalOptio
         { maxCatchUp: RUN_DUE_MAX_CATCH_UP, retryFailed: true },
       );
       const slots = plan.resume ? [plan.resume, ...plan.run] : plan.run;
+      // A slot another process is running may be a fan-out it shares: this pass helps deliver it.
+      if (slots.length === 0 && last?.status === 'running' && last.leaseUntil.getTime() > now.getTime() && shareable(job)) slots.push(last.slot);
       if (slots.length === 0) {
         io.err(`${job.name}: not due — ${plan.reasons.join('; ') || 'nothing to run'}`);
         continue;
