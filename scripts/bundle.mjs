@@ -29,20 +29,24 @@ writeFileSync(`dist/sandbox/web/${CLIENT_ASSET}`, clientJs);
 const out = resolve('dist/bin');
 // esbuild: only a source checkout bundles the web client at run time; the CLI has it inlined (define).
 const external = ['better-sqlite3', 'pg', 'pg-native', 'playwright-core', 'undici', 'esbuild', '@resvg/resvg-js'];
-// Two dependency imports that only cost start-up here: handlebars takes source-map when it can (for
+// Dependency imports that only cost start-up here: handlebars takes source-map when it can (for
 // source maps of compiled templates, which we never ask for; without it, its own string builder
-// makes the same code), and commander loads child_process (with net, dgram, streams) for
-// executable subcommands, which this CLI has none of: it gets it on first use instead.
+// makes the same code); commander loads child_process (with net, dgram, streams) for executable
+// subcommands, which this CLI has none of, and dotenv loads crypto (with streams) for encrypted
+// .env.vault files: those get their builtin on first use instead.
+const ON_FIRST_USE = { commander: 'child_process', dotenv: 'crypto' };
 const trimDependencies = {
   name: 'trim-dependencies',
   setup(b) {
     b.onResolve({ filter: /^source-map$/ }, (args) => (/[\\/]node_modules[\\/]handlebars[\\/]/.test(args.importer) ? { path: 'source-map', namespace: 'pd-absent' } : undefined));
     b.onLoad({ filter: /.*/, namespace: 'pd-absent' }, () => ({ contents: "throw new Error('source-map is left out of the bundle');", loader: 'js' }));
-    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
-      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'pd-on-first-use' } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'pd-on-first-use' }, () => ({
-      contents: "let m; module.exports = new Proxy({}, { get: (_, key) => (m ??= require('node:child_process'))[key] });",
+    b.onResolve({ filter: /^(node:)?(child_process|crypto)$/ }, (args) => {
+      const pkg = /[\\/]node_modules[\\/]([^\\/]+)[\\/]/.exec(args.importer)?.[1];
+      const builtin = args.path.replace(/^node:/, '');
+      return pkg && ON_FIRST_USE[pkg] === builtin ? { path: builtin, namespace: 'pd-on-first-use' } : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: 'pd-on-first-use' }, (args) => ({
+      contents: `let m; module.exports = new Proxy({}, { get: (_, key) => (m ??= require('node:${args.path}'))[key] });`,
       loader: 'js',
     }));
   },
