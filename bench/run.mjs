@@ -66,7 +66,8 @@ if (only.length > 0 && previous) lines.push(`Rows of ${only.join(', ')} from \`n
 lines.push('', '## Summary', '');
 lines.push('| What | Measured | Goal |', '| --- | --- | --- |');
 for (const s of results.startup ?? []) {
-  lines.push(`| Start-up: \`run-job --dry-run\` vs \`node -e 0\` (${s.env}) | ${s.runJobDryRunMs} ms vs ${s.bareNodeMs} ms = **${s.ratio}×** | ≤ 3× |`);
+  const load = s.loadAverageAtStart === undefined ? '' : `, 1-min load ${s.loadAverageAtStart} on ${cpus().length} cores`;
+  lines.push(`| Start-up: \`run-job --dry-run\` vs \`node -e 0\` (${s.env}${load}), median of ${s.runs} | ${s.runJobDryRunMs} ms vs ${s.bareNodeMs} ms = **${s.ratio}×** | ≤ 3× |`);
 }
 if (results.client) {
   const f = results.client.fanout;
