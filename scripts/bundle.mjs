@@ -29,6 +29,28 @@ writeFileSync(`dist/sandbox/web/${CLIENT_ASSET}`, clientJs);
 const out = resolve('dist/bin');
 // esbuild: only a source checkout bundles the web client at run time; the CLI has it inlined (define).
 const external = ['better-sqlite3', 'pg', 'pg-native', 'playwright-core', 'undici', 'esbuild', '@resvg/resvg-js'];
+// Dependency imports that only cost start-up here: handlebars takes source-map when it can (for
+// source maps of compiled templates, which we never ask for; without it, its own string builder
+// makes the same code); commander loads child_process (with net, dgram, streams) for executable
+// subcommands, which this CLI has none of, and dotenv loads crypto (with streams) for encrypted
+// .env.vault files: those get their builtin on first use instead.
+const ON_FIRST_USE = { commander: 'child_process', dotenv: 'crypto' };
+const trimDependencies = {
+  name: 'trim-dependencies',
+  setup(b) {
+    b.onResolve({ filter: /^source-map$/ }, (args) => (/[\\/]node_modules[\\/]handlebars[\\/]/.test(args.importer) ? { path: 'source-map', namespace: 'pd-absent' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'pd-absent' }, () => ({ contents: "throw new Error('source-map is left out of the bundle');", loader: 'js' }));
+    b.onResolve({ filter: /^(node:)?(child_process|crypto)$/ }, (args) => {
+      const pkg = /[\\/]node_modules[\\/]([^\\/]+)[\\/]/.exec(args.importer)?.[1];
+      const builtin = args.path.replace(/^node:/, '');
+      return pkg && ON_FIRST_USE[pkg] === builtin ? { path: builtin, namespace: 'pd-on-first-use' } : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: 'pd-on-first-use' }, (args) => ({
+      contents: `let m; module.exports = new Proxy({}, { get: (_, key) => (m ??= require('node:${args.path}'))[key] });`,
+      loader: 'js',
+    }));
+  },
+};
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
@@ -42,6 +64,7 @@ const split = await build({
   target: 'node20',
   external,
   define: { __PD_SANDBOX_CLIENT_JS__: JSON.stringify(clientJs) },
+  plugins: [trimDependencies],
   write: false,
   logLevel: 'warning',
 });

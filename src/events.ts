@@ -24,6 +24,8 @@ export interface DigestEvents {
   'run:progress': { job: string; slot: Date; sent: number; total: number; ratePerSecond: number; etaSeconds: number | null; done: boolean };
   /** The slot's run in the ledger is not ours: still running elsewhere, or already finished (when, after how many attempts). */
   'run:claimed-elsewhere': { job: string; slot: Date; status: string; owner?: string; attempts?: number; finishedAt?: Date | null; leaseUntil?: Date };
+  /** This process delivered chunks of a fan-out whose slot another replica claimed (a shared fan-out). */
+  'run:helped': { job: string; slot: Date; owner: string; chunks: number; messages: number };
   'source:end': { job: string; source: string; durationMs: number; ok: boolean; error?: string };
   'pachca:request': {
     method: string;

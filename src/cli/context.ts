@@ -4,7 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { DigestError } from '../errors.js';
 import { registerSecret } from '../observability/secrets.js';
 import { Emitter, type DigestEmitter } from '../events.js';
@@ -51,6 +51,8 @@ export async function makeLogger(opts: GlobalOptions, io: Io, secrets: string[])
 }
 
 export function ownerId(): string {
+  // node:crypto (with the streams it loads) costs a one-shot run more than this one call: loaded here, when used.
+  const { randomBytes } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 

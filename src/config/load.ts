@@ -114,15 +114,19 @@ export async function loadConfigFromText(text: string, options: LoadTextOptions)
 // One parse per process: zod's JIT fast path costs more to generate than it saves here.
 z.config({ jitless: true });
 
-/** Built once per process (zod schemas are costly to construct), and only when a config is loaded. */
-let cachedSchemas: { top: z.ZodType; full: z.ZodType; job: z.ZodType } | undefined;
-function schemas() {
-  if (!cachedSchemas) {
-    const job = jobSchema(looseSourceSchema());
-    cachedSchemas = { top: configSchema(z.unknown()), full: configSchema(job), job };
-  }
-  return cachedSchemas;
-}
+/**
+ * Built once per process (zod schemas are costly to construct), and only when a config is loaded.
+ * `full` (the top level with jobs spelled out) only describes a broken top level, so a config that
+ * loads never builds it: that is a tenth of a one-shot run's start-up.
+ */
+let cachedTop: z.ZodType | undefined;
+let cachedJob: z.ZodType | undefined;
+let cachedFull: z.ZodType | undefined;
+const schemas = {
+  top: () => (cachedTop ??= configSchema(z.unknown())),
+  job: () => (cachedJob ??= jobSchema(looseSourceSchema())),
+  full: () => (cachedFull ??= configSchema(schemas.job())),
+};
 
 class Loader {
   private readonly problems: DigestError[] = [];
@@ -164,8 +168,8 @@ class Loader {
       this.fail();
     }
 
-    const top = schemas().top.safeParse(data, { reportInput: false });
-    if (!top.success) this.addIssues(top.error.issues, schemas().full, data, []);
+    const top = schemas.top().safeParse(data, { reportInput: false });
+    if (!top.success) this.addIssues(top.error.issues, schemas.full(), data, []);
     const rawJobs = isRecord(data) && Array.isArray(data.jobs) ? (data.jobs as unknown[]) : [];
     const cfg = top.success ? (top.data as unknown as RawConfig) : undefined;
     // Jobs are still checked when the top level is broken, so one pass shows everything.
@@ -381,7 +385,7 @@ class Loader {
     this.exactlyOne(raw, p, ['source', 'sources'], 'a data source: `source:` (one) or `sources:` (several, by name)');
     this.exactlyOne(raw, p, ['target', 'targets'], 'a destination: `target:` (one) or `targets:` (a list)');
 
-    const schema = schemas().job;
+    const schema = schemas.job();
     const parsed = schema.safeParse(raw);
     // Target id counts are checked on the raw value: zod skips object refinements after any child error.
     const rawTargets = isRecord(raw.target) ? [{ t: raw.target, path: [...p, 'target'] }] : Array.isArray(raw.targets)

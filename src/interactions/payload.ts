@@ -10,7 +10,7 @@
  * buttons (through a signed webhook or the bot's own event history), so it guards against a
  * mangled or foreign payload, not against an attacker.
  */
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 
 export const BUTTON_ACTIONS = ['refresh', 'acknowledge', 'details', 'unsubscribe'] as const;
 export type ButtonAction = (typeof BUTTON_ACTIONS)[number];
@@ -89,5 +89,7 @@ export function worstCaseButtonDataLength(job: string, targetIndex: number): num
 }
 
 function check(body: string): string {
+  // Loaded on first use: a config without action buttons then never loads node:crypto at start-up.
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
   return createHash('sha256').update(body).digest('hex').slice(0, 8);
 }

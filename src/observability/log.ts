@@ -265,6 +265,8 @@ const HANDLERS: Handlers = {
         ? `slot already claimed by another process${p.owner ? ` (${p.owner}${p.leaseUntil ? `, lease until ${iso(p.leaseUntil)}` : ''})` : ''}`
         : `slot already done (${[p.attempts ? `run ${p.attempts}` : '', `${p.status}${p.finishedAt ? ` at ${iso(p.finishedAt)}` : ''}`].filter(Boolean).join(', ')})`,
     ),
+  'run:helped': (p, log) =>
+    log.info({ job: p.job, slot: iso(p.slot), owner: p.owner, chunks: p.chunks, messages: p.messages }, 'delivered part of a fan-out another replica claimed'),
   'source:end': (p, log) => {
     const fields = { job: p.job, source: p.source, durationMs: p.durationMs, ok: p.ok, ...(p.error ? { error: p.error } : {}) };
     if (p.ok) log.debug(fields, 'source collected');

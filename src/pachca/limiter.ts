@@ -4,73 +4,37 @@
  * 429 pauses, an adaptive rate per bucket and a circuit breaker.
  *
  * Time is read only through the injected `now` and waited only through the global `setTimeout`,
- * so fake-timer tests drive it completely. The arithmetic lives in bucket.ts.
+ * so fake-timer tests drive it completely. The arithmetic lives in bucket.ts, a bucket's queue and
+ * adaptive rate in limiter-queue.ts.
  */
 import type { DigestEmitter, DigestEvents } from '../events.js';
 import {
   abortError,
-  BucketPausedError,
   bucketAvailableAt,
   bucketCancel,
   bucketPause,
   bucketRefill,
   bucketRelease,
   bucketTake,
-  newBucketState,
   type AcquireOptions,
   type BucketClass,
-  type BucketState,
   type CeilingSource,
   type Permit,
 } from './bucket.js';
 import { CLIENT_DEFAULTS, type AdaptiveSettings, type RateLimitSettings } from './defaults.js';
 import { mergeRateLimits, validateRateLimits } from './limiter-settings.js';
+import { adaptiveFactor, markServed, newBucket, nextWaiter, pausedTooLong, type AnyClass, type Bucket, type Waiter } from './limiter-queue.js';
 
 /**
  * Pacing runs this fraction under the configured rate: Pachca's limits are approximate and its
  * clock is not ours. Arrival jitter is handled by debiting at completion (bucket.ts), not by this.
  */
 export const DEFAULT_SAFETY_MARGIN = 0.02;
+/** A process using less than this part of the token's ceiling, never waiting for it, is not sending (budget-share.ts). */
+const LIGHT_TRAFFIC_SHARE = 0.1;
 
 /** The key of the token-wide ceiling's bucket (in snapshots and pause events). */
 export const TOKEN_BUCKET = 'token';
-
-type AnyClass = BucketClass | 'token';
-
-interface Waiter {
-  resolve: (permit: Permit) => void;
-  reject: (e: unknown) => void;
-  enqueuedAt: number;
-  /** The bucket's `blocked` count when this waiter joined: unchanged at its turn means it never waited for pacing. */
-  blockedAt: number;
-  cleanup: () => void;
-  limits: AcquireOptions | undefined;
-  /** The bucket this request passed before this one (ceiling waiters only). */
-  from: string | undefined;
-}
-
-interface Bucket {
-  key: string;
-  cls: AnyClass;
-  state: BucketState;
-  queue: Waiter[];
-  timer: ReturnType<typeof setTimeout> | null;
-  timerAt: number;
-  /** The Retry-After behind the current pause (for the error of callers turned away). */
-  pausedFor: number;
-  /** Adaptive rate: the fraction of the configured rate at `factorAt`, recovering from there. */
-  factor: number;
-  factorAt: number;
-  /** When the rate was last lowered: 429s of requests sent before that were already counted. */
-  lastCut: number;
-  /** Round-robin across waiters' `from`: the pick number at which each was last served. */
-  served: Map<string, number>;
-  picks: number;
-  /** A pump scheduled for the end of the current turn (see #acquireBucket). */
-  deferred: boolean;
-  /** Times a pump found no token: a waiter that joined after the last one only sat out the turn's deferral. */
-  blocked: number;
-}
 
 export interface LimiterOptions {
   rateLimits?: Partial<RateLimitSettings>;
@@ -113,6 +77,7 @@ export class RateLimiter {
     this.#settings = mergeRateLimits(CLIENT_DEFAULTS.rateLimits, opts.rateLimits);
     this.#margin = opts.safetyMargin ?? DEFAULT_SAFETY_MARGIN;
     this.now = opts.now ?? Date.now;
+    this.#activitySince = this.now();
     validateRateLimits(this.#settings);
     this.ceiling = opts.ceiling ?? this.#localCeiling();
   }
@@ -169,8 +134,12 @@ export class RateLimiter {
 
   /** This process's part of the token-wide budget (1: all of it); replicas sending at once split it. */
   #tokenShare = 1;
-  /** Requests that passed the token-wide budget since `takeTokenActivity()` last asked. */
+  /** Requests that passed the token-wide budget since `takeTokenActivity()` last asked… */
   #tokenActivity = 0;
+  /** …how many of them found the budget spent (they had to wait for it)… */
+  #tokenContended = 0;
+  /** …and since when. */
+  #activitySince = 0;
 
   get tokenShare(): number {
     return this.#tokenShare;
@@ -181,10 +150,20 @@ export class RateLimiter {
     this.#tokenShare = share;
   }
 
-  /** Whether this process used the token since the last call (it sent, or something waits to be sent). */
-  takeTokenActivity(): boolean {
-    const active = this.#tokenActivity > 0 || this.queued > 0;
+  /**
+   * Whether this process competes for the token since the last call: its requests found its share
+   * spent, requests wait for the token, or it used more than a tenth of the ceiling. A replica
+   * that only polls (a few event-history reads a second) is not sending: counted as such, it would
+   * halve the share of the one replica that is.
+   */
+  takeTokenActivity(now = this.now()): boolean {
+    const seconds = Math.max(0.001, (now - this.#activitySince) / 1000);
+    const heavy = this.#tokenActivity / seconds > LIGHT_TRAFFIC_SHARE * this.#settings.token.perSecond;
+    const waiting = (this.#buckets.get(TOKEN_BUCKET)?.queue.length ?? 0) > 0;
+    const active = this.#tokenContended > 0 || waiting || heavy;
     this.#tokenActivity = 0;
+    this.#tokenContended = 0;
+    this.#activitySince = now;
     return active;
   }
 
@@ -279,6 +258,8 @@ export class RateLimiter {
     return {
       acquire: (signal, limits, from) => {
         this.#tokenActivity++;
+        const now = this.now();
+        if (this.availableAt('token', TOKEN_BUCKET, now) > now) this.#tokenContended++;
         return this.#acquireBucket('token', TOKEN_BUCKET, signal, limits, from);
       },
       onRateLimited: (retryAfterMs, sentAt, now) => {
@@ -301,7 +282,7 @@ export class RateLimiter {
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const now = this.now();
     const b = this.#bucket(cls, key, now);
-    const tooLong = this.#pausedTooLong(b, limits, now);
+    const tooLong = pausedTooLong(b, limits, now);
     if (tooLong) return Promise.reject(tooLong);
     // With a source, the choice waits until this turn's promise continuations have run: a
     // fan-out's requests all arrive then, and the round-robin can only interleave those it has seen.
@@ -340,11 +321,8 @@ export class RateLimiter {
     return this.#settings.adaptive ?? CLIENT_DEFAULTS.rateLimits.adaptive!;
   }
 
-  /** The bucket's adaptive factor now: back towards 1 at `recoveryPerSecond` since the last cut. */
   #factor(b: Bucket, now: number): number {
-    if (b.factor >= 1) return 1;
-    const a = this.#adaptive();
-    return Math.min(1, b.factor + (Math.max(0, now - b.factorAt) * a.recoveryPerSecond) / 1000);
+    return adaptiveFactor(b, now, this.#adaptive());
   }
 
   /** Lowers a bucket's rate after a 429 of a request sent since the last cut. */
@@ -367,32 +345,13 @@ export class RateLimiter {
     b.pausedFor = Math.max(0, retryAfterMs);
     this.#emit('pachca:paused', { bucket: b.key, untilMs: until, class: b.cls });
     for (const w of [...b.queue]) {
-      const tooLong = this.#pausedTooLong(b, w.limits, now);
+      const tooLong = pausedTooLong(b, w.limits, now);
       if (!tooLong) continue;
       b.queue.splice(b.queue.indexOf(w), 1);
       w.cleanup();
       w.reject(tooLong);
     }
     this.#pump(b);
-  }
-
-  /** The error for a caller whose limits this bucket's current pause exceeds, if it does. */
-  #pausedTooLong(b: Bucket, limits: AcquireOptions | undefined, now: number): BucketPausedError | undefined {
-    const until = b.state.pausedUntil;
-    if (!limits || until <= now) return undefined;
-    const remainingMs = until - now;
-    let exceeds: BucketPausedError['exceeds'] | undefined;
-    if (limits.maxPauseMs !== undefined && remainingMs > limits.maxPauseMs) exceeds = 'maxPauseMs';
-    else if (limits.deadline !== undefined && until > limits.deadline) exceeds = 'deadline';
-    if (!exceeds) return undefined;
-    return new BucketPausedError({
-      bucket: b.key,
-      bucketClass: b.cls,
-      pausedUntil: until,
-      remainingMs,
-      retryAfterMs: b.pausedFor,
-      exceeds,
-    });
   }
 
   #checkBreaker(now: number): void {
@@ -419,22 +378,7 @@ export class RateLimiter {
     let b = this.#buckets.get(key);
     if (!b) {
       if (this.#buckets.size >= 512) this.#prune(now);
-      b = {
-        key,
-        cls,
-        state: newBucketState(this.capacity(cls), now),
-        queue: [],
-        timer: null,
-        timerAt: 0,
-        pausedFor: 0,
-        factor: 1,
-        factorAt: now,
-        lastCut: -Infinity,
-        served: new Map(),
-        picks: 0,
-        deferred: false,
-        blocked: 0,
-      };
+      b = newBucket(cls, key, this.capacity(cls), now);
       this.#buckets.set(key, b);
     }
     return b;
@@ -471,30 +415,6 @@ export class RateLimiter {
     };
   }
 
-  /** FIFO, except across `from`: the waiter whose source was served longest ago goes first. */
-  #nextWaiter(b: Bucket): number {
-    if (b.served.size === 0) return 0;
-    let best = 0;
-    let bestAt = Infinity;
-    for (let i = 0; i < b.queue.length; i++) {
-      const from = b.queue[i]!.from;
-      const at = from === undefined ? -1 : (b.served.get(from) ?? -1);
-      if (at < bestAt) {
-        best = i;
-        bestAt = at;
-        if (at < 0) break;
-      }
-    }
-    return best;
-  }
-
-  #served(b: Bucket, from: string | undefined): void {
-    if (from === undefined) return;
-    // Sources no longer waiting hold no information once the map grows: start the round again.
-    if (b.served.size >= 4096) b.served.clear();
-    b.served.set(from, ++b.picks);
-  }
-
   #pump(b: Bucket): void {
     const now = this.now();
     while (b.queue.length) {
@@ -518,8 +438,8 @@ export class RateLimiter {
         return;
       }
       bucketTake(b.state);
-      const w = b.queue.splice(this.#nextWaiter(b), 1)[0]!;
-      this.#served(b, w.from);
+      const w = b.queue.splice(nextWaiter(b), 1)[0]!;
+      markServed(b, w.from);
       w.cleanup();
       // The deferral to the end of the turn is not a wait: on a loaded machine it can span a
       // millisecond, and reporting it would show pacing where there was none.

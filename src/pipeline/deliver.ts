@@ -55,6 +55,16 @@ function recordDeliveries(store: StateStore, runId: string, records: readonly De
   return withLedgerRetry(() => store.recordDeliveries(runId, records), { until: Date.now() + LEDGER_RECORD_PATIENCE_MS });
 }
 
+/** What a run delivering in chunks (a fan-out shared by replicas, shared.ts) keeps across its calls of `deliver`. */
+export interface DeliverShared {
+  /** One report for the whole run, started and stopped by the caller. */
+  progress: ProgressReporter;
+  /** The run's unsubscribed users, read once. */
+  skip: ReadonlySet<number>;
+  /** This chunk was taken before (its taker died or stalled): look for each missing message before posting it. */
+  recheck: boolean;
+}
+
 /** Posts the planned messages as they are rendered; returns how many were planned (sent or found sent). */
 export async function deliver(
   deps: RunnerDeps,
@@ -67,15 +77,16 @@ export async function deliver(
   signal: AbortSignal,
   previousRun: RunRecord | null,
   force: boolean,
+  shared?: DeliverShared,
 ): Promise<number> {
   const client = deps.client();
   const done = new Map((run?.deliveries ?? []).map((d) => [d.key, d] as const));
   const previousByKey = new Map((previousRun?.deliveries ?? []).map((d) => [d.key, d] as const));
   rememberTargetChats(client, [...(previousRun?.deliveries ?? []), ...(run?.deliveries ?? [])]);
   const errors: DigestError[] = [];
-  const skip = await unsubscribedUsers(store, job.name);
+  const skip = shared?.skip ?? (await unsubscribedUsers(store, job.name));
   const batcher = store && run ? new DeliveryBatcher((batch) => recordDeliveries(store, run.id, batch), (err) => errors.push(toDigestError(err, signal))) : null;
-  const progress = new ProgressReporter(deps.events, job.name, outcome.slot, total);
+  const progress = shared?.progress ?? new ProgressReporter(deps.events, job.name, outcome.slot, total);
   const keep = total <= KEEP_MESSAGES;
   let count = 0;
   // A re-attempt (takeover after a crash, a retry after an ambiguous failure) may face parts the
@@ -83,7 +94,7 @@ export async function deliver(
   // lost. Pachca has no idempotency key, so each missing part is looked for before it is posted.
   // A forced run re-posts on purpose and is not checked.
   const recheck: Recheck | null =
-    run && run.attempts > 1 && !force
+    run && (run.attempts > 1 || shared?.recheck) && !force
       ? {
           since: Math.max(outcome.slot.getTime() - RECHECK_CLOCK_SKEW_MS, previousRun?.finishedAt?.getTime() ?? 0),
           taken: new Set(run.deliveries.map((d) => d.messageId)),
@@ -150,13 +161,13 @@ export async function deliver(
       }
     }
   };
-  progress.start();
+  if (!shared) progress.start();
   try {
     await Promise.all(Array.from({ length: Math.min(DELIVERY_CONCURRENCY, total) }, worker));
   } finally {
     // What was delivered is written even when the run fails, so a retry skips it.
     await batcher?.flush().catch(() => undefined);
-    progress.stop();
+    if (!shared) progress.stop();
   }
   if (errors.length > 0) {
     const first = errors[0]!;

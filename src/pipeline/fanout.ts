@@ -74,6 +74,7 @@ export class DeliveryBatcher {
 /** Sent / total, rate and ETA of one run's fan-out, emitted as `run:progress`. */
 export class ProgressReporter {
   #sent = 0;
+  #elsewhere = 0;
   #total: number;
   readonly #started: number;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -100,9 +101,14 @@ export class ProgressReporter {
     this.#sent++;
   }
 
+  /** Messages other replicas delivered of a fan-out shared with them (their done chunks). */
+  elsewhere(n: number): void {
+    this.#elsewhere = n;
+  }
+
   /** A planned message that turned out not to be sent (empty render, unsubscribed recipient). */
   dropped(): void {
-    this.#total = Math.max(this.#sent, this.#total - 1);
+    this.#total = Math.max(this.#sent + this.#elsewhere, this.#total - 1);
   }
 
   stop(): void {
@@ -113,12 +119,13 @@ export class ProgressReporter {
 
   emit(done = false): void {
     const elapsedMs = Math.max(1, this.clock() - this.#started);
-    const ratePerSecond = (this.#sent * 1000) / elapsedMs;
-    const left = Math.max(0, this.#total - this.#sent);
+    const sent = Math.min(this.#total, this.#sent + this.#elsewhere);
+    const ratePerSecond = (sent * 1000) / elapsedMs;
+    const left = Math.max(0, this.#total - sent);
     this.events.emit('run:progress', {
       job: this.job,
       slot: this.slot,
-      sent: this.#sent,
+      sent,
       total: this.#total,
       ratePerSecond: Math.round(ratePerSecond * 10) / 10,
       etaSeconds: ratePerSecond > 0 ? Math.round(left / ratePerSecond) : null,

@@ -4,4 +4,5 @@ export type { RunOutcome, RunnerDeps } from './run.js';
 export { formatProgress } from './fanout.js';
 export { replanSlot } from './replan.js';
 export { runJob } from './run.js';
+export { shareable } from './shared.js';
 export { previewRenderer } from './unfurl.js';

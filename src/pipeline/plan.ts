@@ -73,6 +73,11 @@ function planItems(job: JobConfig, context: RenderContext): unknown[] {
   return list;
 }
 
+/** How many fan-out items the plan has (1 without `for_each`). */
+export function planItemCount(job: JobConfig, context: RenderContext): number {
+  return planItems(job, context).length;
+}
+
 /** How many messages the plan has at most (items × targets; empty renders and split parts aside). */
 export function planSize(job: JobConfig, context: RenderContext): number {
   const items = planItems(job, context);
@@ -87,11 +92,18 @@ export function planSize(job: JobConfig, context: RenderContext): number {
  * recipients holds only the messages in flight, not all of them. Items that render empty yield
  * nothing and count in `counts.empty`.
  */
-export function* streamPlan(job: JobConfig, context: RenderContext, counts: { empty: number }, deadline?: number): Generator<Plan['groups'][number]> {
+export function* streamPlan(
+  job: JobConfig,
+  context: RenderContext,
+  counts: { empty: number },
+  deadline?: number,
+  /** Only items [from, to): one replica's chunk of a shared fan-out (planSize checked the whole list's keys). */
+  range?: { from: number; to: number },
+): Generator<Plan['groups'][number]> {
   const opts: RenderOptions = { locale: job.locale, timezone: job.timezone, ...(deadline !== undefined ? { deadline } : {}) };
   const items = planItems(job, context);
   const seen = new Set<string>();
-  for (let i = 0; i < items.length; i++) {
+  for (let i = range?.from ?? 0; i < Math.min(items.length, range?.to ?? items.length); i++) {
     const index = job.forEach ? itemKey(job, { ...context, item: items[i] }, i, seen) : null;
     const base: RenderContext = index === null ? context : { ...context, item: items[i] };
     const ctx: RenderContext = { ...base, attachments: attachmentInfos(job.attachments ?? [], base as unknown as Record<string, unknown>, opts) };

@@ -15,7 +15,8 @@ import type { Period } from '../sources/index.js';
 import { collectSources } from '../sources/index.js';
 import { computePeriod, latestSlot, parseCron, toZonedIso } from '../scheduler/index.js';
 import { isEmptyValue, splitPath } from '../util/index.js';
-import { baseContext, planMessages, planSize, streamMessages, streamPlan, type Plan, type PlannedMessage, type RenderContext } from './plan.js';
+import { baseContext, planItemCount, planMessages, planSize, streamMessages, streamPlan, type Plan, type PlannedMessage, type RenderContext } from './plan.js';
+import { SHARE_MIN_ITEMS, deliverShared, helpFanout, publishablePlan, shareable } from './shared.js';
 import { deliver } from './deliver.js';
 import { afterRun } from './after-run.js';
 import { scrubError, throwIfAborted, toDigestError } from './errors.js';
@@ -138,6 +139,7 @@ async function runPipeline(deps: RunnerDeps, req: RunRequest): Promise<RunOutcom
           ? `slot ${slot.toISOString()} is being run by ${r.owner}`
           : `slot ${slot.toISOString()} already ${r.status}${r.finishedAt ? ` at ${r.finishedAt.toISOString()}` : ''}`;
       deps.events.emit('run:claimed-elsewhere', { job: job.name, slot, status: r.status, owner: r.owner, attempts: r.attempts, finishedAt: r.finishedAt, leaseUntil: r.leaseUntil });
+      if (r.status === 'running' && shareable(job)) await helpWith(deps, job, slot, store, outcome, req.signal);
       return outcome;
     }
     run = claim.run;
@@ -244,8 +246,15 @@ async function runPipeline(deps: RunnerDeps, req: RunRequest): Promise<RunOutcom
       const total = planSize(job, context);
       if (total === 0) return await finishSkipped('for_each produced no items');
       const counts = { empty: 0 };
-      const planned = streamMessages(streamPlan(job, context, counts, deadline));
-      const sent = await deliver(deps, job, planned, total, run, store, outcome, controller.signal, previousRun, req.force ?? false);
+      let sent: number;
+      if (store && run && shareable(job) && planItemCount(job, context) >= SHARE_MIN_ITEMS) {
+        // Replicas of this ledger that find the slot taken deliver chunks of it (shared.ts).
+        const plan = publishablePlan(context, previousRun);
+        sent = await deliverShared({ deps, job, context: plan.context, planText: plan.text, total, store, run, previousRun, outcome, signal: controller.signal, deadline, force: req.force ?? false });
+      } else {
+        const planned = streamMessages(streamPlan(job, context, counts, deadline));
+        sent = await deliver(deps, job, planned, total, run, store, outcome, controller.signal, previousRun, req.force ?? false);
+      }
       if (sent === 0) return await finishSkipped(counts.empty > 0 ? 'the template rendered empty text' : 'every recipient is unsubscribed');
     }
     await gate.commit();
@@ -349,6 +358,30 @@ function skipIfValue(job: JobConfig, context: RenderContext): unknown {
     cur = (cur as Record<string, unknown>)[key];
   }
   return cur;
+}
+
+/**
+ * The slot runs elsewhere: help with its fan-out if it is shared, within this job's timeout. The
+ * outcome stays `in-progress` (the claimant finishes the run) with what this process delivered.
+ */
+async function helpWith(deps: RunnerDeps, job: JobConfig, slot: Date, store: StateStore, outcome: RunOutcome, outer: AbortSignal | undefined): Promise<void> {
+  const controller = new AbortController();
+  const timeout = setTimeout(() => controller.abort(new DigestError('E_TIMEOUT', `helping with ${job.name} exceeded the job's timeout`)), job.timeoutMs);
+  timeout.unref?.();
+  const onOuterAbort = () => controller.abort(outer?.reason);
+  outer?.addEventListener('abort', onOuterAbort, { once: true });
+  const helperOutcome = { ...outcome, delivered: [] as RunOutcome['delivered'] };
+  try {
+    const helped = await helpFanout(deps, job, slot, store, controller.signal, Date.now() + job.timeoutMs, helperOutcome);
+    if (helped && helped.chunks > 0) {
+      outcome.delivered = helperOutcome.delivered;
+      outcome.reason = `${outcome.reason}; this process delivered ${helped.sent} of its messages (${helped.chunks} chunk(s) of the shared fan-out)`;
+      deps.events.emit('run:helped', { job: job.name, slot, owner: outcome.existing?.owner ?? '', chunks: helped.chunks, messages: helped.sent });
+    }
+  } finally {
+    clearTimeout(timeout);
+    outer?.removeEventListener('abort', onOuterAbort);
+  }
 }
 
 /**

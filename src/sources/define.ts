@@ -69,8 +69,20 @@ export interface SourceDefinition<S extends z.ZodType = z.ZodType> {
 }
 
 export function defineSource<S extends z.ZodType>(def: SourceDefinition<S>): SourceDefinition<S> {
-  if (!def || typeof def.name !== 'string' || typeof def.collect !== 'function' || !def.options || (def.check !== undefined && typeof def.check !== 'function')) {
+  // An options getter (a built-in's lazySchema) counts without being called, which would build it at import.
+  const hasOptions = Boolean(def) && (typeof Object.getOwnPropertyDescriptor(def, 'options')?.get === 'function' || Boolean(def.options));
+  if (!def || typeof def.name !== 'string' || typeof def.collect !== 'function' || !hasOptions || (def.check !== undefined && typeof def.check !== 'function')) {
     throw new TypeError('defineSource({ name, options, collect }) needs a name, a zod options schema and a collect function');
   }
   return def;
+}
+
+/**
+ * A schema built the first time it is asked for. The built-ins expose their options through one
+ * (`get options() { return options(); }`): zod schemas are costly to construct, and a one-shot
+ * `run-job` should build only those of the sources its job uses, not all seven at import.
+ */
+export function lazySchema<S extends z.ZodType>(build: () => S): () => S {
+  let schema: S | undefined;
+  return () => (schema ??= build());
 }

@@ -9,6 +9,7 @@ import { toDate, toDateOrNull, type SqlDriver, type SqlExecutor } from './driver
 import { LATEST_VERSION, MIGRATIONS, MIGRATIONS_TABLE, migrationsTableDdl } from './migrations.js';
 import { checkDate, closedError, newRunId, parseJson, sortDeliveries, stateError, toJson, unknownRunError } from './shared.js';
 import { interactionLedger, type InteractionLedger } from './interactions.js';
+import { fanoutLedger, type FanoutLedger } from './fanout.js';
 import type { ClaimOptions, ClaimResult, DeliveredFile, DeliveryRecord, FinishOptions, RunRecord, ReplicaState, RunStatus, StateStore } from './types.js';
 
 /** JSON columns are read as text so both dialects hand back the same thing (PostgreSQL would parse jsonb). */
@@ -52,7 +53,11 @@ export class LedgerStore implements StateStore {
       }),
   });
 
-  constructor(protected readonly db: SqlDriver) {}
+  readonly fanout: FanoutLedger;
+
+  constructor(protected readonly db: SqlDriver) {
+    this.fanout = fanoutLedger(db, (name, fn) => this.op(name, fn));
+  }
 
   get kind(): 'sqlite' | 'postgres' {
     return this.db.dialect;

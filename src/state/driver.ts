@@ -35,6 +35,8 @@ export interface SqlDriver extends SqlSession {
   readonly where: string;
   /** Appended to a SELECT inside a transaction to lock the rows it read (`FOR UPDATE`, or '' where BEGIN locked). */
   readonly lockRows: string;
+  /** Appended to a locking sub-select that should pass over rows other transactions hold (a work queue): `FOR UPDATE SKIP LOCKED`, or ''. */
+  readonly skipLocked: string;
   /** Run `fn` while no other process migrates the same ledger (PostgreSQL: advisory lock; SQLite: write locks). */
   exclusive<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
   close(): Promise<void>;

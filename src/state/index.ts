@@ -27,6 +27,7 @@ export type {
 } from './types.js';
 export type { StateUrl } from './url.js';
 export type { InteractionLedger, Acknowledgement } from './interactions.js';
+export type { FanoutLedger, FanoutChunk, FanoutProgress, FanoutState } from './fanout.js';
 export { withMessageLock } from './interactions.js';
 export { parseStateUrl, redactStateUrl } from './url.js';
 export { STATE_DEFAULTS } from './defaults.js';

@@ -4,6 +4,7 @@
  * Tables carry a `digest_` prefix because a PostgreSQL database is often shared with other services.
  */
 import { INTERACTIONS_MIGRATION } from './interactions.js';
+import { FANOUT_MIGRATION } from './fanout.js';
 
 export interface Migration {
   version: number;
@@ -151,6 +152,7 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: 'ALTER TABLE digest_deliveries ADD COLUMN files TEXT;',
     postgres: 'ALTER TABLE digest_deliveries ADD COLUMN files jsonb;',
   },
+  FANOUT_MIGRATION,
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -92,6 +92,7 @@ async function inTransaction<T>(client: PoolClient, fn: (tx: SqlExecutor) => Pro
 class PostgresDriver implements SqlDriver {
   readonly dialect = 'postgres' as const;
   readonly lockRows = ' FOR UPDATE';
+  readonly skipLocked = ' FOR UPDATE SKIP LOCKED';
   private readonly direct: SqlExecutor;
 
   constructor(

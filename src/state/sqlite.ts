@@ -60,6 +60,8 @@ class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
   /** BEGIN IMMEDIATE already holds the database's write lock. */
   readonly lockRows = '';
+  /** One writer at a time: nothing to skip. */
+  readonly skipLocked = '';
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
   private readonly direct: SqlExecutor;
 

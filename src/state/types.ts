@@ -4,6 +4,7 @@
  */
 import type { MessageFile } from '../pachca/index.js';
 import type { InteractionLedger } from './interactions.js';
+import type { FanoutLedger } from './fanout.js';
 /**
  * `interrupted`: the process was told to stop (SIGTERM) before the run finished and handed the claim back; any
  * process claims it again at once and delivers only what is missing (deliveries are kept).
@@ -78,6 +79,8 @@ export interface StateStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Handled events, unsubscribes, acknowledgements, message locks (src/state/interactions.ts). */
   readonly interactions: InteractionLedger;
+  /** A big fan-out split across replicas: published plans and leased chunks (src/state/fanout.ts). */
+  readonly fanout: FanoutLedger;
   /** Apply pending versioned migrations (idempotent, safe with concurrent callers). */
   migrate(): Promise<void>;
   /** Atomically claim (job, slot). A second caller gets `claimed: false` and the current record. */

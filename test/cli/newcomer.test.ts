@@ -4,7 +4,7 @@
  * Every command exits as documented, every printed URL answers 200 from a running sandbox, and no
  * output holds a stack trace.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,8 @@ function freePort(): Promise<number> {
 
 let dir: string;
 let sandbox: Spawned | undefined;
+/** The running sandbox's origin (set by the test that starts it). */
+let origin = '';
 const outputs: string[] = [];
 
 async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
@@ -87,6 +89,7 @@ describe('a newcomer following the README', () => {
     sandbox = spawnCli(['--config', 'jobs.config.yaml', 'sandbox', '--port', String(port)], { cwd: dir });
     const banner = await waitFor(() => (/API base URL: (\S+)/.test(sandbox!.stdout()) ? sandbox!.stdout() : null), { what: 'sandbox banner' });
     const apiUrl = /API base URL: (\S+)/.exec(banner)![1]!;
+    origin = new URL(apiUrl).origin;
     expect(sandbox.stderr()).toContain('Pachca sandbox in preview mode');
     // The API base URL is a setting to export, not a page (Pachca's own answers 404 there too).
     const printed = sandboxUrls(banner).filter((u) => u !== apiUrl);
@@ -109,6 +112,44 @@ describe('a newcomer following the README', () => {
     const historyLinks = sandboxUrls(h.stdout);
     expect(historyLinks).toEqual(expect.arrayContaining(links));
     for (const u of historyLinks) expect((await fetch(u)).status, u).toBe(200);
+  });
+
+  it('«🔄 Обновить» under the daily-sales digest, clicked as the web view does: the digest is collected again and edited in place', async () => {
+    expect(origin, 'the running sandbox (previous test)').not.toBe('');
+    const api = async <T>(path: string, body?: unknown): Promise<{ status: number; data: T }> => {
+      const res = await fetch(`${origin}${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, data: ((await res.json()) as { data: T }).data };
+    };
+    // «Задания» → «Запустить сейчас», as the README says.
+    const run = await api<{ status: string; messageIds: number[] }>('/__web/api/jobs/run', { name: 'daily-sales' });
+    expect(run).toMatchObject({ status: 200, data: { status: 'succeeded' } });
+    const id = run.data.messageIds[0]!;
+    type Shown = { id: number; content: string; changed_at: string | null; buttons: Array<Array<{ text: string; data?: string; url?: string }>> | null; files?: unknown[] };
+    const shown = async () => (await api<Shown[]>('/__sandbox/messages?chat_id=103')).data.find((m) => m.id === id)!;
+    const before = await shown();
+    expect(before.content).toMatch(/Выручка: \*\*6\s323\s801\s₽/);
+    expect(before.changed_at).toBeNull();
+    expect(before.files, 'the chart and the table card').toHaveLength(2);
+    const refresh = before.buttons!.flat().find((b) => b.text === '🔄 Обновить');
+    expect(refresh?.data, 'the shipped digest has a refresh button').toMatch(/^pd1\|r\|daily-sales\|/);
+
+    // New numbers in the export (Moscow +1 000 000 ₽), then the click the page sends.
+    const csv = join(dir, 'examples/data/sales-by-region.csv');
+    writeFileSync(csv, readFileSync(csv, 'utf8').replace('Москва,Анна Смирнова,101,184,2456300.50', 'Москва,Анна Смирнова,101,184,3456300.50'));
+    const click = await api<{ event_type: string }>('/__sandbox/bot/click', { message_id: id, data: refresh!.data });
+    expect(click).toMatchObject({ status: 201, data: { event_type: 'button_click' } });
+    const after = await waitFor(async () => {
+      const m = await shown();
+      return m.changed_at !== null ? m : undefined;
+    }, { what: 'the refreshed digest', timeoutMs: 30_000 });
+    expect(after.content).toMatch(/Выручка: \*\*7\s323\s801\s₽/);
+    expect(after.content).toContain('🏆 Лидер — Москва (Анна Смирнова): 3');
+    // Edited in place: the same message, its buttons and files kept, nothing new posted in the chat.
+    expect(after.buttons).toEqual(before.buttons);
+    expect(after.files).toEqual(before.files);
+    expect((await api<Shown[]>('/__sandbox/messages?chat_id=103')).data.filter((m) => m.content.includes('Продажи за'))).toHaveLength(1);
+    // The event was taken from the bot's history: a later poll does nothing more.
+    await waitFor(async () => (await api<{ history: number }>('/__sandbox/bot')).data.history === 0, { what: 'the event history drained' });
   });
 
   it('render, validate and list work on the shipped config', async () => {

@@ -213,6 +213,7 @@ describe('attachLogging', () => {
       'run:end': { job: 'j', slot, status: 'skipped', durationMs: 1, attempts: 1, messageIds: [], reason: 'empty' },
       'run:claimed-elsewhere': { job: 'j', slot, status: 'running' },
       'run:progress': { job: 'j', slot, sent: 5, total: 10, ratePerSecond: 2.5, etaSeconds: 2, done: false },
+      'run:helped': { job: 'j', slot, owner: 'h:1:a', chunks: 2, messages: 200 },
       'source:end': { job: 'j', source: 's', durationMs: 1, ok: false, error: 'x' },
       'pachca:request': { method: 'GET', path: '/chats', status: 200, durationMs: 3, bucket: 'other', attempt: 1 },
       'pachca:rate-limited': { method: 'POST', path: '/messages', bucket: 'b', retryAfterMs: 1 },

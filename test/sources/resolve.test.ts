@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DigestError } from '../../src/errors.js';
-import { builtinSources, describeSourceOptions, resolveSource, sourceOptionsJsonSchema } from '../../src/sources/index.js';
+import { builtinSources, defineSource, describeSourceOptions, resolveSource, sourceOptionsJsonSchema } from '../../src/sources/index.js';
+import { lazySchema } from '../../src/sources/define.js';
+import { z } from 'zod';
 import { tempDir } from './helpers.js';
 
 const { dir, cleanup } = tempDir('pachca-digest-resolve-');
@@ -127,6 +129,33 @@ describe('option listings', () => {
 });
 
 describe('start-up cost', () => {
+  it('built-ins build their options schema when it is first read, once, not at import', () => {
+    let builds = 0;
+    const options = lazySchema(() => {
+      builds++;
+      return z.object({ n: z.number() }).strict();
+    });
+    // defineSource accepts an options getter without calling it (that would build at import).
+    const def = defineSource({
+      name: 'lazy',
+      get options() {
+        return options();
+      },
+      collect: () => 1,
+    });
+    expect(builds).toBe(0);
+    expect(def.options.parse({ n: 1 })).toEqual({ n: 1 });
+    expect(def.options).toBe(def.options);
+    expect(builds).toBe(1);
+    // Still refused: a definition without options at all.
+    expect(() => defineSource({ name: 'none', collect: () => 1 } as never)).toThrow(TypeError);
+
+    for (const builtin of builtinSources()) {
+      expect(typeof Object.getOwnPropertyDescriptor(builtin, 'options')?.get, builtin.name).toBe('function');
+      expect(builtin.options, builtin.name).toBe(builtin.options);
+    }
+  });
+
   it('src/sources/index.ts imports no database driver, jsonata, undici or child_process at module top', async () => {
     const esbuild = await import('esbuild');
     const entry = fileURLToPath(new URL('../../src/sources/index.ts', import.meta.url));

@@ -4,7 +4,7 @@ import type { JobConfig, LoadedConfig } from '../../config/index.js';
 import type { StateStore } from '../../state/index.js';
 import type { Logger } from '../../observability/index.js';
 import type { DigestEmitter } from '../../events.js';
-import { runJob, type RunOutcome } from '../../pipeline/index.js';
+import { runJob, shareable, type RunOutcome } from '../../pipeline/index.js';
 import { dueSlots, parseCron } from '../../scheduler/index.js';
 import type { PachcaClient } from '../../pachca/index.js';
 import type { Sandbox, WebOptions } from '../../sandbox/index.js';
@@ -58,14 +58,16 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
 
   const budget = await shareTokenBudget(delivery, store, owner, logger);
   await budget.ready;
-  const { createRouter, startIntake, SANDBOX_INTAKE } = await import('./events.js');
+  const { createRouter, startIntake, sandboxIntake } = await import('./events.js');
   const intakeDeps = { config: () => config, client: delivery.client, store, events, logger, owner };
-  const intake = startIntake(intakeDeps, createRouter(intakeDeps), config.events ?? (delivery.kind === 'sandbox' ? SANDBOX_INTAKE : undefined));
+  // A webhook config keeps its webhook against a sandbox too (the sandbox can POST to it).
+  const intakeSettings = delivery.kind === 'sandbox' && config.events?.mode !== 'webhook' ? sandboxIntake(config.events) : config.events;
+  const intake = startIntake(intakeDeps, createRouter(intakeDeps), intakeSettings);
   if (intake.webhookRoute && flags.httpPort === undefined) {
     logger.warn({ path: intake.webhookRoute.path }, 'events.mode is webhook but --http-port is not set: nothing receives the webhooks');
   }
 
-  let health: { close(): Promise<void> } | undefined;
+  let health: { port: number; close(): Promise<void> } | undefined;
   if (flags.httpPort !== undefined) {
     const port = parsePort(flags.httpPort, '--http-port');
     const { createMetrics } = await import('../../observability/metrics.js');
@@ -99,7 +101,8 @@ export async function daemonCommand(flags: DaemonFlags, g: GlobalOptions, io: Io
       await delivery.close();
       throw err;
     });
-    logger.info({ port }, 'metrics and health on /metrics, /healthz, /readyz');
+    // The bound port: with --http-port 0 it is the free one the system picked.
+    logger.info({ port: health.port }, 'metrics and health on /metrics, /healthz, /readyz');
   }
 
   if (delivery.kind !== 'pachca') {
@@ -186,6 +189,8 @@ export async function runDueCommand(flags: { sandbox?: boolean }, g: GlobalOptio
         { maxCatchUp: RUN_DUE_MAX_CATCH_UP, retryFailed: true },
       );
       const slots = plan.resume ? [plan.resume, ...plan.run] : plan.run;
+      // A slot another process is running may be a fan-out it shares: this pass helps deliver it.
+      if (slots.length === 0 && last?.status === 'running' && last.leaseUntil.getTime() > now.getTime() && shareable(job)) slots.push(last.slot);
       if (slots.length === 0) {
         io.err(`${job.name}: not due — ${plan.reasons.join('; ') || 'nothing to run'}`);
         continue;
@@ -243,11 +248,11 @@ export async function sandboxCommand(flags: { port?: string; host?: string }, g:
     const run = runner(() => cfg, getClient, store, events, logger, owner);
     web = { jobs: webJobsProvider(() => cfg, runNowFor(() => cfg, run)) };
     // Clicks on data buttons and links shared in the page become events; answer them as the daemon would.
-    const { createRouter, startIntake, SANDBOX_INTAKE } = await import('./events.js');
+    const { createRouter, startIntake, sandboxIntake } = await import('./events.js');
     const intakeDeps = { config: () => cfg, client: getClient, store, events, logger, owner };
     let intake: { stop: () => Promise<void> } | undefined;
     startEvents = () => {
-      intake = startIntake(intakeDeps, createRouter(intakeDeps), cfg.events?.mode === 'poll' ? cfg.events : SANDBOX_INTAKE);
+      intake = startIntake(intakeDeps, createRouter(intakeDeps), sandboxIntake(cfg.events));
     };
     closeRun = async () => {
       await intake?.stop();

@@ -75,6 +75,16 @@ function handledPruner(d: IntakeDeps): () => Promise<void> {
  */
 export const SANDBOX_INTAKE: EventSettings = { mode: 'poll', pollIntervalMs: 1_000, path: '/pachca/webhook', maxAgeMs: 60_000 };
 
+/**
+ * Intake against a sandbox: the config's own `poll` settings, polled at least as often as
+ * SANDBOX_INTAKE (a click in the web view is answered in about a second, not after the production
+ * interval); SANDBOX_INTAKE when the config polls nothing.
+ */
+export function sandboxIntake(settings: EventSettings | undefined): EventSettings {
+  if (settings?.mode !== 'poll') return SANDBOX_INTAKE;
+  return { ...settings, pollIntervalMs: Math.min(settings.pollIntervalMs, SANDBOX_INTAKE.pollIntervalMs) };
+}
+
 /** Daemon side: poll continuously, or the webhook route for the health server. Returns a stop function. */
 export function startIntake(
   d: IntakeDeps,

@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { defineSource } from '../define.js';
+import { defineSource, lazySchema } from '../define.js';
 import { SourceError } from '../errors.js';
 import { formatBytes } from '../http-client.js';
 import { fillPlaceholders, placeholderValues } from '../placeholders.js';
@@ -16,6 +16,18 @@ export const COMMAND_DEFAULTS = {
   drainMs: 1_000,
 } as const;
 
+const options = lazySchema(() =>
+  z
+    .object({
+      argv: z.array(z.string()).min(1).describe('Program and arguments, e.g. ["./scripts/report.sh", "{{period.startIso}}"]'),
+      env_allow: z.array(z.string()).optional().describe('Environment variables passed through (PATH always is)'),
+      env: z.record(z.string(), z.string()).optional().describe('Extra environment variables'),
+      cwd: z.string().optional().describe('Working directory, relative to the config directory (default: it)'),
+      max_output: z.number().int().positive().default(COMMAND_DEFAULTS.maxOutput).describe('Largest accepted stdout, bytes'),
+    })
+    .strict(),
+);
+
 /**
  * Runs a program (no shell) and parses its stdout as JSON. The environment is an allowlist: PATH,
  * the names in `env_allow` copied from our environment, and `env`. Arguments may use the period
@@ -25,15 +37,9 @@ export const COMMAND_DEFAULTS = {
 export default defineSource({
   name: 'command',
   description: 'Запуск программы без shell; stdout — JSON.',
-  options: z
-    .object({
-      argv: z.array(z.string()).min(1).describe('Program and arguments, e.g. ["./scripts/report.sh", "{{period.startIso}}"]'),
-      env_allow: z.array(z.string()).optional().describe('Environment variables passed through (PATH always is)'),
-      env: z.record(z.string(), z.string()).optional().describe('Extra environment variables'),
-      cwd: z.string().optional().describe('Working directory, relative to the config directory (default: it)'),
-      max_output: z.number().int().positive().default(COMMAND_DEFAULTS.maxOutput).describe('Largest accepted stdout, bytes'),
-    })
-    .strict(),
+  get options() {
+    return options();
+  },
   // Without running it: the working directory exists and the program is an executable file.
   async check(ctx) {
     const o = ctx.options;

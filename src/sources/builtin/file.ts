@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { extname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { defineSource } from '../define.js';
+import { defineSource, lazySchema } from '../define.js';
 import { SourceError } from '../errors.js';
 import { parseCsv } from '../csv.js';
 import { jsonErrorOffset, lineColumn } from '../json-position.js';
@@ -15,14 +15,8 @@ const FORMAT_BY_EXT: Record<string, 'json' | 'yaml' | 'csv'> = {
   '.tsv': 'csv',
 };
 
-/**
- * A local JSON, YAML or CSV file. JSON and YAML return the parsed document as is; CSV returns
- * `{ rows: [{ column: value }], count }` (see csv.ts for how values are typed).
- */
-export default defineSource({
-  name: 'file',
-  description: 'Локальный файл JSON, YAML или CSV (CSV → { rows, count }).',
-  options: z
+const options = lazySchema(() =>
+  z
     .object({
       path: z.string().min(1).describe('File path, relative to the config file directory'),
       format: z
@@ -36,6 +30,18 @@ export default defineSource({
         .describe('CSV delimiter; by default sniffed from the header line (, ; tab |)'),
     })
     .strict(),
+);
+
+/**
+ * A local JSON, YAML or CSV file. JSON and YAML return the parsed document as is; CSV returns
+ * `{ rows: [{ column: value }], count }` (see csv.ts for how values are typed).
+ */
+export default defineSource({
+  name: 'file',
+  description: 'Локальный файл JSON, YAML или CSV (CSV → { rows, count }).',
+  get options() {
+    return options();
+  },
   async collect(ctx) {
     return await readSourceFile(ctx.configDir, ctx.options, ctx.signal);
   },

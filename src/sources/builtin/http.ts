@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineSource } from '../define.js';
+import { defineSource, lazySchema } from '../define.js';
 import { SourceError } from '../errors.js';
 import { fillDeep, fillPlaceholders, placeholderValues } from '../placeholders.js';
 import { requestJson } from '../http-client.js';
@@ -11,15 +11,8 @@ export const HTTP_DEFAULTS = {
 type Expression = { evaluate(input: unknown, bindings?: Record<string, unknown>): Promise<unknown> };
 const compiled = new Map<string, Expression>();
 
-/**
- * A JSON API. `url`, `query` values, header values and strings inside `body` may use the period
- * placeholders (see placeholders.ts). `select` is a JSONata expression over the parsed response,
- * with `$period` ({ startIso, endIso, start, end } — start/end in epoch seconds) and `$job` bound.
- */
-export default defineSource({
-  name: 'http',
-  description: 'JSON по HTTP(S); select — выражение JSONata для выборки из ответа.',
-  options: z
+const options = lazySchema(() =>
+  z
     .object({
       url: z.string().min(1).describe('URL of a JSON API; may use {{period.startIso}}, {{period.start}} and other placeholders'),
       method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET').describe('HTTP method'),
@@ -33,6 +26,19 @@ export default defineSource({
       max_bytes: z.number().int().positive().default(HTTP_DEFAULTS.maxBytes).describe('Largest accepted response, bytes'),
     })
     .strict(),
+);
+
+/**
+ * A JSON API. `url`, `query` values, header values and strings inside `body` may use the period
+ * placeholders (see placeholders.ts). `select` is a JSONata expression over the parsed response,
+ * with `$period` ({ startIso, endIso, start, end } — start/end in epoch seconds) and `$job` bound.
+ */
+export default defineSource({
+  name: 'http',
+  description: 'JSON по HTTP(S); select — выражение JSONata для выборки из ответа.',
+  get options() {
+    return options();
+  },
   async collect(ctx) {
     const o = ctx.options;
     const values = placeholderValues(ctx);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineSource, type SourceContext } from '../define.js';
+import { defineSource, lazySchema, type SourceContext } from '../define.js';
 import type { Chat, Message, Thread, User } from '../../pachca/index.js';
 import type { PachcaClient } from '../../pachca/index.js';
 
@@ -43,20 +43,22 @@ export interface ChatStat {
   threads: ThreadStat[];
 }
 
-const options = z
-  .object({
-    chats: z
-      .array(z.number().int().positive())
-      .min(1)
-      .optional()
-      .describe('Chat ids; default: every group chat and channel the bot is a member of'),
-    top: z.number().int().positive().max(50).default(PACHCA_SOURCE_DEFAULTS.top).describe('How many top authors and threads to list'),
-    include_bots: z.boolean().default(false).describe('Count messages of bots (this digest bot included)'),
-    max_threads: z.number().int().positive().default(PACHCA_SOURCE_DEFAULTS.maxThreads).describe('Most active threads whose replies are counted'),
-  })
-  .strict();
+const options = lazySchema(() =>
+  z
+    .object({
+      chats: z
+        .array(z.number().int().positive())
+        .min(1)
+        .optional()
+        .describe('Chat ids; default: every group chat and channel the bot is a member of'),
+      top: z.number().int().positive().max(50).default(PACHCA_SOURCE_DEFAULTS.top).describe('How many top authors and threads to list'),
+      include_bots: z.boolean().default(false).describe('Count messages of bots (this digest bot included)'),
+      max_threads: z.number().int().positive().default(PACHCA_SOURCE_DEFAULTS.maxThreads).describe('Most active threads whose replies are counted'),
+    })
+    .strict(),
+);
 
-type Options = z.output<typeof options>;
+type Options = z.output<ReturnType<typeof options>>;
 
 /**
  * Chat activity over the period, read with the job's own Pachca client (same token and limiter):
@@ -74,7 +76,9 @@ type Options = z.output<typeof options>;
 export default defineSource({
   name: 'pachca',
   description: 'Активность чатов Пачки за период: сообщения, авторы, треды.',
-  options,
+  get options() {
+    return options();
+  },
   async collect(ctx) {
     const client = ctx.pachca();
     const o = ctx.options;

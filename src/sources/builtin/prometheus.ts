@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../../util/index.js';
-import { defineSource, type SourceContext } from '../define.js';
+import { defineSource, lazySchema, type SourceContext } from '../define.js';
 import { SourceError } from '../errors.js';
 import { requestJson, safeUrl } from '../http-client.js';
 
@@ -10,22 +10,38 @@ export const PROMETHEUS_DEFAULTS = {
   rangePoints: 60,
 } as const;
 
-const querySchema = z.union([
-  z.string().min(1).describe('PromQL, evaluated at the period end'),
-  z
-    .object({
-      query: z.string().min(1).describe('PromQL expression'),
-      type: z.enum(['instant', 'range']).default('instant').describe('instant: value at the period end; range: series over the period'),
-      step: z.union([z.string(), z.number()]).optional().describe('Range step ("5m", or seconds); default: period / 60'),
-      by: z.string().optional().describe('Label whose values key the result map instead of a list'),
-    })
-    .strict(),
-]);
+const querySchema = lazySchema(() =>
+  z.union([
+    z.string().min(1).describe('PromQL, evaluated at the period end'),
+    z
+      .object({
+        query: z.string().min(1).describe('PromQL expression'),
+        type: z.enum(['instant', 'range']).default('instant').describe('instant: value at the period end; range: series over the period'),
+        step: z.union([z.string(), z.number()]).optional().describe('Range step ("5m", or seconds); default: period / 60'),
+        by: z.string().optional().describe('Label whose values key the result map instead of a list'),
+      })
+      .strict(),
+  ]),
+);
 
-type QueryOptions = z.output<typeof querySchema>;
+type QueryOptions = z.output<ReturnType<typeof querySchema>>;
 
 export type Sample = { labels: Record<string, string>; value: number | null };
 export type Series = { labels: Record<string, string>; values: Array<[number, number | null]> };
+
+const options = lazySchema(() =>
+  z
+    .object({
+      url: z.string().url().describe('Prometheus base URL, e.g. http://prometheus:9090'),
+      queries: z
+        .record(z.string(), querySchema())
+        .refine((q) => Object.keys(q).length > 0, 'at least one query')
+        .describe('name → PromQL string, or { query, type: instant|range, step?, by? }'),
+      headers: z.record(z.string(), z.string()).optional().describe('Request headers (e.g. Authorization for a proxy)'),
+      max_bytes: z.number().int().positive().default(PROMETHEUS_DEFAULTS.maxBytes).describe('Largest accepted response per query, bytes'),
+    })
+    .strict(),
+);
 
 /**
  * Prometheus HTTP API. Each entry of `queries` becomes `metrics.<name>`:
@@ -38,17 +54,9 @@ export type Series = { labels: Record<string, string>; values: Array<[number, nu
 export default defineSource({
   name: 'prometheus',
   description: 'Запросы PromQL к Prometheus: мгновенные значения и ряды за период.',
-  options: z
-    .object({
-      url: z.string().url().describe('Prometheus base URL, e.g. http://prometheus:9090'),
-      queries: z
-        .record(z.string(), querySchema)
-        .refine((q) => Object.keys(q).length > 0, 'at least one query')
-        .describe('name → PromQL string, or { query, type: instant|range, step?, by? }'),
-      headers: z.record(z.string(), z.string()).optional().describe('Request headers (e.g. Authorization for a proxy)'),
-      max_bytes: z.number().int().positive().default(PROMETHEUS_DEFAULTS.maxBytes).describe('Largest accepted response per query, bytes'),
-    })
-    .strict(),
+  get options() {
+    return options();
+  },
   async collect(ctx) {
     const entries = Object.entries(ctx.options.queries);
     const values = await Promise.all(entries.map(([name, q]) => runQuery(ctx, name, q)));

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { defineSource, type SourceContext } from '../define.js';
+import { defineSource, lazySchema, type SourceContext } from '../define.js';
 import { SourceError } from '../errors.js';
 import { translateNamedParams } from '../sql-params.js';
 
@@ -25,23 +25,25 @@ export const SQL_BUILTIN_PARAMS = [
 type ParamValue = string | number | boolean | null;
 type Row = Record<string, unknown>;
 
-const options = z
-  .object({
-    driver: z.enum(['postgres', 'sqlite']).optional().describe('Database driver; by default from the url scheme'),
-    url: z.string().min(1).describe('postgres://user:pass@host/db, or sqlite:PATH (relative to the config directory)'),
-    query: z.string().min(1).describe('One SELECT; named parameters :period_start, :period_end, :job and :<params key>'),
-    params: z
-      .record(z.string().regex(/^[A-Za-z_]\w*$/, 'a parameter name is letters, digits and _'), z.union([z.string(), z.number(), z.boolean(), z.null()]))
-      .optional()
-      .refine((p) => !p || !Object.keys(p).some((k) => (SQL_BUILTIN_PARAMS as readonly string[]).includes(k)), {
-        message: `params cannot redefine the built-in parameters ${SQL_BUILTIN_PARAMS.join(', ')}`,
-      })
-      .describe('Extra named parameters for the query'),
-    max_rows: z.number().int().positive().default(SQL_DEFAULTS.maxRows).describe('Rows kept; more are cut off with a note'),
-  })
-  .strict();
+const options = lazySchema(() =>
+  z
+    .object({
+      driver: z.enum(['postgres', 'sqlite']).optional().describe('Database driver; by default from the url scheme'),
+      url: z.string().min(1).describe('postgres://user:pass@host/db, or sqlite:PATH (relative to the config directory)'),
+      query: z.string().min(1).describe('One SELECT; named parameters :period_start, :period_end, :job and :<params key>'),
+      params: z
+        .record(z.string().regex(/^[A-Za-z_]\w*$/, 'a parameter name is letters, digits and _'), z.union([z.string(), z.number(), z.boolean(), z.null()]))
+        .optional()
+        .refine((p) => !p || !Object.keys(p).some((k) => (SQL_BUILTIN_PARAMS as readonly string[]).includes(k)), {
+          message: `params cannot redefine the built-in parameters ${SQL_BUILTIN_PARAMS.join(', ')}`,
+        })
+        .describe('Extra named parameters for the query'),
+      max_rows: z.number().int().positive().default(SQL_DEFAULTS.maxRows).describe('Rows kept; more are cut off with a note'),
+    })
+    .strict(),
+);
 
-type SqlOptions = z.output<typeof options>;
+type SqlOptions = z.output<ReturnType<typeof options>>;
 
 /**
  * A read-only SELECT against PostgreSQL or SQLite, with bound (never spliced) parameters:
@@ -61,7 +63,9 @@ type SqlOptions = z.output<typeof options>;
 export default defineSource({
   name: 'sql',
   description: 'SELECT к PostgreSQL или SQLite (только чтение, параметры периода).',
-  options,
+  get options() {
+    return options();
+  },
   async collect(ctx) {
     const o = ctx.options;
     const driver = o.driver ?? driverFromUrl(o.url);
