@@ -101,7 +101,7 @@ if (results.replicas?.result) {
   lines.push(`| ${r.replicas} daemons on one PostgreSQL sharing a ${r.users}-DM fan-out, one 50 req/s token, 1-min load ${r.loadAverageAtStart}: elapsed slot → last DM ÷ floor (${r.floorMs / 1000} s) | **${x.ratio}** (${x.elapsedFromSlotMs} ms), server max **${x.maxPerSecond} req/s** in a second (${x.secondsOver50} s above 50, ${x.secondsOverCeilingPlusBurst} above 50 + burst), 429s **${x.http429Pct} %** (${x.http429} of ${x.requests}), duplicates ${x.duplicates}, lost ${x.lost}; delivered by each: ${x.parts.map((p) => p.role + ' ' + p.messages).join(', ')} | ≤ 1.15, ≤ 50 ± burst, ≤ 1 % |`);
 }
 for (const s of results.scale ?? []) {
-  lines.push(`| ${s.jobs} jobs due in one minute, one daemon (NODE_OPTIONS ${s.nodeOptions}) | delivered ${s.delivered}, lost ${s.lost}, duplicates ${s.duplicates}, last message ${s.secondsFromSlotToLastMessage} s after the slot, **peak RSS ${s.peakRssMb} MB** | each slot once; ≤ 120 MB |`);
+  lines.push(`| ${s.jobs} jobs due in one minute, one daemon (NODE_OPTIONS ${s.nodeOptions})${s.loadAverageAtStart === undefined ? '' : `, 1-min load ${s.loadAverageAtStart} on 2 cores`} | delivered ${s.delivered}, lost ${s.lost}, duplicates ${s.duplicates}, last message ${s.secondsFromSlotToLastMessage} s after the slot, **peak RSS ${s.peakRssMb} MB** | each slot once; ≤ 120 MB |`);
 }
 if (results.charts) {
   const c = results.charts;

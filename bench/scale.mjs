@@ -2,7 +2,7 @@
 // every slot claimed and run once, delivery paced by the client, and the daemon's peak RSS.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -45,11 +45,16 @@ export async function runScaleBench({ jobs = 1000, chats = 200, leadSeconds = 25
   }
   writeFileSync(join(dir, 'jobs.config.yaml'), lines.join('\n') + '\n');
 
+  // Other processes share the 2 cores: the 1-minute load average when the daemon starts, for reading the times.
+  const loadAverageAtStart = Math.round(loadavg()[0] * 10) / 10;
   const env = { ...process.env, PACHCA_TOKEN: 'bench-token', PACHCA_API_URL: sandbox.baseUrl };
   delete env.PACHCA_DIGEST_STATE;
   if (nodeOptions) env.NODE_OPTIONS = nodeOptions;
   else delete env.NODE_OPTIONS;
   const child = spawn(process.execPath, [cli, 'run', '--log-level', 'warn', '--log-format', 'json'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Listened for from the start: a daemon that exits at once (a bad NODE_OPTIONS) closed before a
+  // listener added at the end would hear it, and the bench waited forever.
+  const closed = new Promise((r) => child.on('close', (code) => r(code)));
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   let peak = 0;
@@ -72,7 +77,7 @@ export async function runScaleBench({ jobs = 1000, chats = 200, leadSeconds = 25
   const rss = peakRssMb(child.pid);
   if (rss) peak = Math.max(peak, rss);
   child.kill('SIGTERM');
-  const exit = await new Promise((r) => child.on('close', (code) => r(code)));
+  const exit = await closed;
 
   const messages = sandbox.store.messages();
   const perJob = new Map();
@@ -100,6 +105,7 @@ export async function runScaleBench({ jobs = 1000, chats = 200, leadSeconds = 25
     peakRssMb: Math.round(peak * 10) / 10,
     goalPeakRssMb: 120,
     http429: stats.rateLimited ?? stats.tooManyRequests ?? null,
+    loadAverageAtStart,
     daemonExit: exit,
     daemonStderrTail: stderr.split('\n').filter(Boolean).slice(-3),
   };
