@@ -23,6 +23,14 @@ export const BOT_DEFAULTS = {
   deliveryTimeoutMs: 5_000,
 } as const;
 
+/** BotEventName of the spec: what a bot's webhook can subscribe to. */
+const BOT_EVENT_NAMES = new Set([
+  'message_new', 'message_update', 'message_delete', 'reaction_new', 'reaction_delete', 'button_click', 'message_link_shared',
+  'chat_member_add', 'chat_member_remove', 'company_member_invite', 'company_member_confirm', 'company_member_suspend',
+  'company_member_activate', 'company_member_delete', 'company_member_update', 'video_call_started', 'video_call_finished',
+  'video_call_recording_ready',
+]);
+
 /** What a sandbox token may do unless `tokenScopes` says otherwise: everything a digest bot uses. */
 const SANDBOX_SCOPES = [
   'chats:read', 'messages:read', 'messages:create', 'messages:update', 'messages:delete', 'threads:read', 'threads:create',
@@ -181,8 +189,31 @@ export class SandboxBot {
     }
   }
 
+  /** BotResponse with the whole BotWebhook (every field is required in the spec); the settings a digest bot does not use at their defaults. */
   botResponse() {
-    return { id: this.o.botUserId, webhook: { outgoing_url: this.webhook.outgoing_url, events: this.webhook.events, events_history_enabled: true } };
+    const user = this.o.store.user(this.o.botUserId);
+    return {
+      id: this.o.botUserId,
+      webhook: {
+        name: user ? `${user.first_name} ${user.last_name}`.trim() : 'Бот',
+        nickname: user?.nickname ?? 'bot',
+        // The spec: `null` if the bot has no outgoing webhook (an empty URL turns it off).
+        outgoing_url: this.webhook.outgoing_url || null,
+        events: this.webhook.events,
+        trigger_on: 'commands',
+        commands: [],
+        scopes: SANDBOX_SCOPES,
+        template: null,
+        template_engine: 'liquid',
+        challenge_key: null,
+        link_preview_enabled: false,
+        ignore_self_messages: true,
+        events_history_enabled: true,
+        single_chat: false,
+        can_edit: [],
+        who_can_add: 'creator_admin',
+      },
+    };
   }
 
   apiRoutes(): Route[] {
@@ -282,6 +313,8 @@ export class SandboxBot {
           }
           if (w.events !== undefined) {
             if (!Array.isArray(w.events) || !w.events.every((e) => typeof e === 'string')) throw apiError(400, 'webhook.events', 'invalid', 'events must be a list of names', null);
+            const unknown = w.events.find((e) => !BOT_EVENT_NAMES.has(e as string));
+            if (unknown !== undefined) throw apiError(422, 'webhook.events', 'invalid', `unknown event ${String(unknown)}`, String(unknown));
             this.webhook = { ...this.webhook, events: w.events as string[] };
           }
           return { status: 200, body: { data: this.botResponse() } };

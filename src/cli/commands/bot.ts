@@ -86,7 +86,7 @@ export async function botStatusCommand(flags: BotFlags, g: GlobalOptions, io: Io
     const mode = config.events?.mode;
     io.out(`Events: ${mode ? `events.mode ${mode}${mode === 'webhook' ? ` at ${config.events!.path}` : ''}` : 'no events: section (button clicks and shared links are not received)'}`);
     if (botId !== undefined) {
-      const bot = (await client.request<{ data: { webhook?: { outgoing_url?: string; events?: string[]; events_history_enabled?: boolean } } }>('GET', `/bots/${botId}`)).data;
+      const bot = (await client.request<{ data: { webhook?: { outgoing_url?: string | null; events?: string[]; events_history_enabled?: boolean } } }>('GET', `/bots/${botId}`)).data;
       const w = bot.webhook ?? {};
       io.out(`  webhook URL: ${w.outgoing_url ? w.outgoing_url : '(none)'}; events: ${(w.events ?? []).join(', ') || '(none)'}; event history: ${w.events_history_enabled ? 'on' : 'off'}`);
       const unhandled = HANDLED_EVENTS.filter((e) => !(w.events ?? []).includes(e));
