@@ -9,6 +9,7 @@ import { runScaleBench } from './scale.mjs';
 import { runClientBench } from './client.mjs';
 import { runChartsBench } from './charts.mjs';
 import { runFanoutBench } from './fanout.mjs';
+import { runReplicasDmBench, runSingleDmBench } from './dm-fanout.mjs';
 import { loadavg } from 'node:os';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,6 +35,16 @@ if (want('fanout')) {
   const load = loadavg()[0];
   results.fanout = { ...(await runFanoutBench()), loadAverageAtStart: Number(load.toFixed(1)) };
   console.log(JSON.stringify(results.fanout, null, 2));
+}
+if (want('dm')) {
+  console.log('dm: 10,000 DMs to 10,000 users under a 50 req/s token ceiling, then the same killed with -9 at half and restarted …');
+  results.dm = await runSingleDmBench();
+  console.log(JSON.stringify(results.dm, null, 2));
+}
+if (want('replicas')) {
+  console.log('replicas: three daemons on one PostgreSQL sharing a 3,000-DM fan-out under one 50 req/s token …');
+  results.replicas = await runReplicasDmBench();
+  console.log(JSON.stringify(results.replicas, null, 2));
 }
 if (want('scale')) {
   console.log('scale: 1,000 jobs due in the same minute on one daemon …');
@@ -76,6 +87,18 @@ if (results.fanout) {
     lines.push(`| Fan-out ${s.messages} messages / ${s.chats} chats, ${label}, 1-min load ${f.loadAverageAtStart} on 2 cores: elapsed ÷ floor (${s.floorMs / 1000} s) | **${c.ratio}** (${c.elapsedMs} ms), 429s **${c.http429Pct} %** (${c.http429} of ${c.requests}), duplicates ${c.duplicates}, lost ${c.lost} | ≤ ${s.goal.ratio}, ≤ ${s.goal.http429Pct} %, 0, 0 |`);
     lines.push(`| — naive client (plain concurrent POSTs, Retry-After after a 429) | ${n.ratio}, 429s ${n.http429Pct} % (${n.http429} of ${n.requests}) | |`);
   }
+}
+if (results.dm?.uninterrupted) {
+  const d = results.dm;
+  const u = d.uninterrupted;
+  const k = d.killedAtHalf;
+  lines.push(`| ${d.users} DMs to ${d.users} users, one \`run-job\`, token ceiling 50 req/s, 1-min load ${d.loadAverageAtStart} on 2 cores: elapsed ÷ floor (${d.floorMs / 1000} s) | **${u.ratio}** (${u.elapsedMs} ms, process start to exit), 429s **${u.http429Pct} %** (${u.http429} of ${u.requests}), duplicates ${u.duplicates}, lost ${u.lost}, **peak RSS ${u.peakRssMb} MB**; server max ${u.maxPerSecond} req/s in a second, median ${u.medianPerSecond} | ≤ 1.10, ≤ 1 %, 0, 0, ≤ 150 MB |`);
+  if (k) lines.push(`| — the same run killed with -9 after ${k.killedAfterMessages} DMs, then \`run-job\` again (${k.restarts.length} start(s)) | users served ${k.users} of ${d.users}, duplicates **${k.duplicates}**, lost **${k.lost}**, 429s ${k.http429Pct} % | exactly once |`);
+}
+if (results.replicas?.result) {
+  const r = results.replicas;
+  const x = r.result;
+  lines.push(`| ${r.replicas} daemons on one PostgreSQL sharing a ${r.users}-DM fan-out, one 50 req/s token, 1-min load ${r.loadAverageAtStart}: elapsed slot → last DM ÷ floor (${r.floorMs / 1000} s) | **${x.ratio}** (${x.elapsedFromSlotMs} ms), server max **${x.maxPerSecond} req/s** in a second (${x.secondsOver50} s above 50, ${x.secondsOverCeilingPlusBurst} above 50 + burst), 429s **${x.http429Pct} %** (${x.http429} of ${x.requests}), duplicates ${x.duplicates}, lost ${x.lost}; delivered by each: ${x.parts.map((p) => p.role + ' ' + p.messages).join(', ')} | ≤ 1.15, ≤ 50 ± burst, ≤ 1 % |`);
 }
 for (const s of results.scale ?? []) {
   lines.push(`| ${s.jobs} jobs due in one minute, one daemon (NODE_OPTIONS ${s.nodeOptions}) | delivered ${s.delivered}, lost ${s.lost}, duplicates ${s.duplicates}, last message ${s.secondsFromSlotToLastMessage} s after the slot, **peak RSS ${s.peakRssMb} MB** | each slot once; ≤ 120 MB |`);

@@ -30,6 +30,8 @@ import { adaptiveFactor, markServed, newBucket, nextWaiter, pausedTooLong, type 
  * clock is not ours. Arrival jitter is handled by debiting at completion (bucket.ts), not by this.
  */
 export const DEFAULT_SAFETY_MARGIN = 0.02;
+/** A process using less than this part of the token's ceiling, never waiting for it, is not sending (budget-share.ts). */
+const LIGHT_TRAFFIC_SHARE = 0.1;
 
 /** The key of the token-wide ceiling's bucket (in snapshots and pause events). */
 export const TOKEN_BUCKET = 'token';
@@ -75,6 +77,7 @@ export class RateLimiter {
     this.#settings = mergeRateLimits(CLIENT_DEFAULTS.rateLimits, opts.rateLimits);
     this.#margin = opts.safetyMargin ?? DEFAULT_SAFETY_MARGIN;
     this.now = opts.now ?? Date.now;
+    this.#activitySince = this.now();
     validateRateLimits(this.#settings);
     this.ceiling = opts.ceiling ?? this.#localCeiling();
   }
@@ -131,8 +134,12 @@ export class RateLimiter {
 
   /** This process's part of the token-wide budget (1: all of it); replicas sending at once split it. */
   #tokenShare = 1;
-  /** Requests that passed the token-wide budget since `takeTokenActivity()` last asked. */
+  /** Requests that passed the token-wide budget since `takeTokenActivity()` last asked… */
   #tokenActivity = 0;
+  /** …how many of them found the budget spent (they had to wait for it)… */
+  #tokenContended = 0;
+  /** …and since when. */
+  #activitySince = 0;
 
   get tokenShare(): number {
     return this.#tokenShare;
@@ -143,10 +150,20 @@ export class RateLimiter {
     this.#tokenShare = share;
   }
 
-  /** Whether this process used the token since the last call (it sent, or something waits to be sent). */
-  takeTokenActivity(): boolean {
-    const active = this.#tokenActivity > 0 || this.queued > 0;
+  /**
+   * Whether this process competes for the token since the last call: its requests found its share
+   * spent, requests wait for the token, or it used more than a tenth of the ceiling. A replica
+   * that only polls (a few event-history reads a second) is not sending: counted as such, it would
+   * halve the share of the one replica that is.
+   */
+  takeTokenActivity(now = this.now()): boolean {
+    const seconds = Math.max(0.001, (now - this.#activitySince) / 1000);
+    const heavy = this.#tokenActivity / seconds > LIGHT_TRAFFIC_SHARE * this.#settings.token.perSecond;
+    const waiting = (this.#buckets.get(TOKEN_BUCKET)?.queue.length ?? 0) > 0;
+    const active = this.#tokenContended > 0 || waiting || heavy;
     this.#tokenActivity = 0;
+    this.#tokenContended = 0;
+    this.#activitySince = now;
     return active;
   }
 
@@ -241,6 +258,8 @@ export class RateLimiter {
     return {
       acquire: (signal, limits, from) => {
         this.#tokenActivity++;
+        const now = this.now();
+        if (this.availableAt('token', TOKEN_BUCKET, now) > now) this.#tokenContended++;
         return this.#acquireBucket('token', TOKEN_BUCKET, signal, limits, from);
       },
       onRateLimited: (retryAfterMs, sentAt, now) => {

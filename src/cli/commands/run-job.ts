@@ -167,6 +167,11 @@ export function printOutcome(outcome: RunOutcome, io: Io, config: LoadedConfig, 
       break;
     case 'already-done':
     case 'in-progress':
+      // A replica that helped with the running slot's shared fan-out did something: say that only.
+      if (outcome.status === 'in-progress' && outcome.delivered.length > 0) {
+        io.err(`${outcome.job} ${slot}: ${outcome.reason}`);
+        break;
+      }
       io.err(`${outcome.job} ${slot}: ${outcome.reason}; nothing to do (use --force to run it again, or --slot for another slot)`);
       if (sandbox) io.err(`  (sandbox runs are recorded in ${SANDBOX_LEDGER}, apart from the real ledger: \`history\` lists them)`);
       break;
