@@ -4,7 +4,7 @@
  *
  * Only the CLI imports this file; everything else receives a `Logger` (./logger.ts).
  */
-import { pino, stdTimeFunctions, type DestinationStream, type LoggerOptions } from 'pino';
+import { pino, stdTimeFunctions, type DestinationStream, type Logger as PinoLogger, type LoggerOptions } from 'pino';
 import { DigestError } from '../errors.js';
 import type { DigestEmitter, DigestEvents } from '../events.js';
 import type { Logger } from './logger.js';
@@ -97,7 +97,37 @@ export function createLogger(options: LogOptions = {}): Logger {
       log: (obj) => redactDeep(obj),
     },
   };
-  return pino(pinoOptions, destination);
+  return deferChildren(pino(pinoOptions, destination));
+}
+
+type Level = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * pino serialises a child's bindings when the child is made, through the redaction (its wildcard
+ * paths parse and walk every binding): about 8 KB of garbage per child, and every run makes three
+ * (run, source, after-run) that at the default level mostly write nothing. Here a child is only a
+ * note of its bindings until it writes a line at an enabled level; the line is the same.
+ */
+function deferChildren(root: PinoLogger): Logger {
+  const wrap = (make: () => PinoLogger): Logger => {
+    let real: PinoLogger | undefined;
+    const get = () => (real ??= make());
+    const at = (level: Level) => (...args: [object, string?]) => {
+      if (root.isLevelEnabled(level)) (get()[level] as (...a: unknown[]) => void)(...args);
+    };
+    return {
+      debug: at('debug'),
+      info: at('info'),
+      warn: at('warn'),
+      error: at('error'),
+      // A copy: pino read the bindings at child() time, a caller's later change must not show.
+      child: (bindings: object) => {
+        const copy = { ...bindings };
+        return wrap(() => get().child(copy));
+      },
+    };
+  };
+  return wrap(() => root);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import { budgetHelpers, produced, step, withBudget } from './budget.js';
 import { escapeMarkdown, finalizeMarkdown, normalizeOutput } from './escape.js';
 import { HELPER_NAMES, registerHelpers, type RenderData } from './helpers.js';
 import { closest } from './suggest.js';
+import { setupOnce } from './setup-once.js';
 import { checkHelperCalls, localeProblems, type HelperCall } from './check.js';
 import { templateError, type HbsLoc, type TemplateSite } from './location.js';
 import type {
@@ -278,7 +279,7 @@ function compileSource(env: Env, input: CompileInput): Compiled {
     // What Handlebars.compile does lazily, done now so every error surfaces at load.
     const environment = new env.Compiler().compile(ast, options);
     const spec = new env.JavaScriptCompiler().compile(environment, options, undefined, true);
-    return { delegate: env.template(spec), calls };
+    return { delegate: setupOnce(env.template(spec)), calls };
   } catch (e) {
     throw syntaxError(e, input.site, env, input.source);
   }

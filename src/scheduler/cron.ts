@@ -178,7 +178,24 @@ function parseField(text: string, spec: FieldSpec): ParsedField {
   return { values: [...set].sort((a, b) => a - b), star: text.startsWith('*') || text.startsWith('?') };
 }
 
+/**
+ * Parsed schedules by expression. A schedule is immutable, so jobs that share an expression share
+ * one object and its lookup tables (below): a thousand jobs on one schedule were a thousand copies,
+ * and every run parsed its schedule again for its period. Bounded, for reloads that change them.
+ */
+const parsedCache = new Map<string, CronSchedule>();
+const PARSED_CACHE_MAX = 4096;
+
 export function parseCron(expression: string): CronSchedule {
+  const hit = typeof expression === 'string' ? parsedCache.get(expression) : undefined;
+  if (hit) return hit;
+  const schedule = parseUncached(expression);
+  if (parsedCache.size >= PARSED_CACHE_MAX) parsedCache.delete(parsedCache.keys().next().value!);
+  parsedCache.set(expression, schedule);
+  return schedule;
+}
+
+function parseUncached(expression: string): CronSchedule {
   if (typeof expression !== 'string' || expression.trim() === '') {
     throw new CronError('cron expression is empty', SYNTAX_HINT);
   }
@@ -205,19 +222,20 @@ export function parseCron(expression: string): CronSchedule {
   const six = (hasSeconds ? parts : ['0', ...parts]) as [string, string, string, string, string, string];
   const parsed = six.map((f, i) => parseField(f, SPECS[i]!));
   const [sec, min, hour, dom, month, dow] = parsed as [ParsedField, ParsedField, ParsedField, ParsedField, ParsedField, ParsedField];
-  return {
+  // Frozen: one object is shared by every job (and run) with this expression.
+  return Object.freeze({
     expression: written,
-    fields: six,
+    fields: Object.freeze(six),
     hasSeconds,
-    seconds: sec.values,
-    minutes: min.values,
-    hours: hour.values,
-    daysOfMonth: dom.values,
-    months: month.values,
-    daysOfWeek: dow.values,
+    seconds: Object.freeze(sec.values),
+    minutes: Object.freeze(min.values),
+    hours: Object.freeze(hour.values),
+    daysOfMonth: Object.freeze(dom.values),
+    months: Object.freeze(month.values),
+    daysOfWeek: Object.freeze(dow.values),
     dayOfMonthRestricted: !dom.star,
     dayOfWeekRestricted: !dow.star,
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -25,6 +25,30 @@ const slot = new Date('2026-11-24T06:00:00.000Z');
 afterEach(() => clearSecrets());
 
 describe('createLogger (json)', () => {
+  it('a child writes its bindings as given at child() time; nested children add theirs; levels still apply', () => {
+    const out = capture();
+    const log = createLogger({ level: 'info', format: 'json', stream: out.stream });
+    const bindings: Record<string, unknown> = { job: 'daily', slot: slot.toISOString() };
+    const run = log.child(bindings);
+    bindings.job = 'changed later';
+    run.debug({ n: 0 }, 'below the level');
+    const source = run.child({ source: 'shop' });
+    source.info({ n: 1 }, 'source line');
+    run.warn({ n: 2 }, 'run line');
+    const [a, b, ...rest] = out.lines();
+    expect(rest).toHaveLength(0);
+    expect(a).toMatchObject({ level: 'info', msg: 'source line', job: 'daily', slot: slot.toISOString(), source: 'shop', n: 1 });
+    expect(b).toMatchObject({ level: 'warn', msg: 'run line', job: 'daily', n: 2 });
+    expect(b).not.toHaveProperty('source');
+  });
+
+  it('secrets in child bindings are masked like any other field', () => {
+    registerSecret(TOKEN);
+    const out = capture();
+    createLogger({ format: 'json', stream: out.stream }).child({ token: TOKEN, headers: { authorization: `Bearer ${TOKEN}` } }).info({}, 'x');
+    expect(out.text()).not.toContain(TOKEN);
+  });
+
   it('writes one JSON object per line with level label, time, msg and fields', () => {
     const out = capture();
     const log = createLogger({ level: 'info', format: 'json', stream: out.stream });

@@ -132,3 +132,22 @@ describe('parseCron: errors', () => {
     expect(() => parseCron('@foo')).toThrow(expect.objectContaining({ hint: expect.stringContaining('@hourly') }));
   });
 });
+
+describe('parseCron: one schedule per expression', () => {
+  it('returns the same frozen schedule for the same expression, so jobs sharing it share its tables', () => {
+    const a = parseCron('0 9 * * 1-5');
+    const b = parseCron('0 9 * * 1-5');
+    expect(b).toBe(a);
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(Object.isFrozen(a.hours)).toBe(true);
+    expect(() => (a.hours as number[]).push(10)).toThrow(TypeError);
+    expect(parseCron('0 9 * * 1-5').hours).toEqual([9]);
+    // Written differently, parsed separately: the cache is by text, the result by meaning.
+    expect(parseCron(' 0 9 * * 1-5 ')).toEqual(a);
+  });
+
+  it('an invalid expression still throws every time (errors are not cached as results)', () => {
+    expect(() => parseCron('61 * * * *')).toThrow(CronError);
+    expect(() => parseCron('61 * * * *')).toThrow(CronError);
+  });
+});

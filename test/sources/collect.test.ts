@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DigestError } from '../../src/errors.js';
@@ -261,5 +262,36 @@ describe('collectSources: an empty period', () => {
     const res = await collectSources([{ ...spec(quiet, {}), name: 'shop' }, { ...spec(staticSource, { data: { n: 1 } }), name: 'other' }], base());
     expect(res.empty).toEqual(['shop: no orders yesterday']);
     expect(res.metrics).toEqual({ shop: { orders: 0 }, other: { n: 1 } });
+  });
+
+  it('leaves no listener on the job signal once the sources are done, and a job abort still reaches a running source', async () => {
+    // A daemon's run signal outlives its sources: what they hung on it must be gone when they return.
+    const job = new AbortController();
+    const ok = await collectSources([spec(staticSource, { data: { n: 1 } }), { ...spec(staticSource, { data: { n: 2 } }), name: 'b' }].map((s, i) => ({ ...s, name: s.name ?? `s${i}` })), base({ signal: job.signal }));
+    expect(ok.metrics).toEqual({ s0: { n: 1 }, b: { n: 2 } });
+    expect(getEventListeners(job.signal, 'abort')).toHaveLength(0);
+
+    const failing = scripted((attempt) => {
+      if (attempt < 2) throw new SourceError('flaky', { transient: true });
+      return { attempt };
+    });
+    expect((await collectSources([spec(failing.def, {}, { retries: 2 })], base({ signal: job.signal }), noDelay)).metrics).toEqual({ attempt: 2 });
+    expect(getEventListeners(job.signal, 'abort')).toHaveLength(0);
+
+    let sawAbort = false;
+    const hang = scripted(
+      (_attempt, ctx) =>
+        new Promise((_resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => {
+            sawAbort = true;
+            reject(new Error('aborted by signal'));
+          });
+          job.abort(new DigestError('E_TIMEOUT', 'job over its timeout'));
+        }),
+    );
+    const err = await sourceError(collectSources([spec(hang.def, {})], base({ signal: job.signal })));
+    expect(sawAbort).toBe(true);
+    expect(err.code).toBe('E_TIMEOUT');
+    expect(getEventListeners(job.signal, 'abort')).toHaveLength(0);
   });
 });
