@@ -6,6 +6,8 @@
 // feed V8 code cache only to scripts it compiles through `vm.Script`: dist/bin/pachca-digest.js
 // (src/cli/code-cache.ts) does that with the cache a training run records here, which takes
 // most of the compile time off every start. Same code, same output; without the cache it is slower.
+// Each chunk is written inside its CommonJS wrapper already (CHUNK_WRAPPER), so it runs only through
+// that loader: a plain require() of a chunk would define the function and not call it.
 import { build, transform } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, cpSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 // tsc has run (npm run build): the web client's build options come from the one place that defines them.
 import { CLIENT_ASSET, CLIENT_BUILD_OPTIONS } from '../dist/sandbox/web/client-bundle.js';
+import { CHUNK_WRAPPER } from '../dist/cli/code-cache.js';
 
 // The sandbox web page's script: a typed module in src/sandbox/web/client/, one file for the browser.
 const client = await build({
@@ -79,7 +82,8 @@ for (const file of split.outputFiles) {
     define: { 'import.meta.url': '__pdImportMetaUrl' },
     banner: "const __pdImportMetaUrl = require('node:url').pathToFileURL(__filename).href;",
   });
-  writeFileSync(file.path, cjs.code);
+  // Written inside the CommonJS wrapper the loader would otherwise add (src/cli/code-cache.ts says why).
+  writeFileSync(file.path, CHUNK_WRAPPER[0] + cjs.code.replace(/^#!.*/, '') + CHUNK_WRAPPER[1]);
 }
 // dist/bin is CommonJS inside a "type": "module" package.
 writeFileSync(join(out, 'package.json'), '{ "type": "commonjs" }\n');

@@ -31,6 +31,14 @@ interface ModuleInternals {
 
 const CACHE_NAME = 'pachca-digest.v8cache';
 
+/**
+ * scripts/bundle.mjs writes each chunk inside this function already, so compiling one takes its
+ * source as read: wrapping it here would concatenate a second copy of every chunk (megabytes of
+ * large-object space, garbage only a full GC frees), which is what made a dry run end in one.
+ * The same wrapper Node puts around a CommonJS file, so line numbers in stack traces are the same.
+ */
+export const CHUNK_WRAPPER = ['(function (exports, require, module, __filename, __dirname) { ', '\n});'] as const;
+
 function readCache(dir: string): { index: CacheFile['chunks']; blob: Buffer } | undefined {
   try {
     const raw = readFileSync(join(dir, CACHE_NAME));
@@ -60,7 +68,7 @@ export function installCodeCache(dir: string, record = false): (() => void) | un
     const source = readFileSync(filename, 'utf8').replace(/^#!.*/, '');
     const entry = cache?.index[name];
     const cachedData = entry && entry[0] === source.length ? cache!.blob.subarray(entry[1], entry[1] + entry[2]) : undefined;
-    const script = new Script(M.wrap(source), { filename, cachedData });
+    const script = new Script(source.startsWith(CHUNK_WRAPPER[0]) ? source : M.wrap(source), { filename, cachedData });
     if (record) recorded.push({ name, size: source.length, script });
     const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
     const require = Module.createRequire(filename);

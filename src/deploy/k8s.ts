@@ -1,15 +1,17 @@
 /**
  * Kubernetes manifests from a loaded config: one ConfigMap (config + every template) and one
- * `batch/v1` CronJob per job running `run-job <name>` in the image built by the repo's Dockerfile.
+ * `batch/v1` CronJob per job running `run-job <name>` in the image built by the repo's Dockerfile,
+ * plus one running `events` every minute when button clicks come by history polling.
  *
  * Retries live in the app and the run ledger, so Kubernetes never retries a pod (`backoffLimit: 0`)
  * and the ledger (PostgreSQL shared by all pods, from the Secret) decides whether a slot is done.
  */
-import { createHash } from 'node:crypto';
 import { posix, relative, isAbsolute, sep } from 'node:path';
 import { stringify } from 'yaml';
 import { DigestError } from '../errors.js';
-import type { ConcurrencyPolicy, JobConfig, LoadedConfig } from '../config/index.js';
+import type { LoadedConfig } from '../config/index.js';
+import { baseLabels, cronJob, EVENTS_RUN, jobRun, shortHash } from './k8s-cronjob.js';
+import { K8S_DEFAULTS } from './k8s-defaults.js';
 
 export interface K8sResources {
   requests?: { cpu?: string; memory?: string };
@@ -39,37 +41,6 @@ export interface K8sOptions {
    */
   unsupportedSchedules?: 'error' | 'skip';
 }
-
-/** Every default of the generated manifests. */
-export const K8S_DEFAULTS = {
-  configFileName: 'jobs.config.yaml',
-  configMapName: 'pachca-digest-config',
-  secretName: 'pachca-digest',
-  secretKeys: { token: 'token', state: 'state-url' },
-  mountPath: '/etc/pachca-digest',
-  /** Same program as the Dockerfile's ENTRYPOINT; `command` overrides it, `args` carries the verb. */
-  command: ['node', '/app/dist/bin/pachca-digest.js'],
-  containerName: 'pachca-digest',
-  namePrefix: 'pachca-digest-',
-  /** CronJob names: 63 minus the 11 characters Kubernetes appends for each Job. */
-  maxCronJobName: 52,
-  resources: {
-    requests: { cpu: '50m', memory: '128Mi' },
-    limits: { cpu: '1', memory: '256Mi' },
-  },
-  successfulJobsHistoryLimit: 3,
-  failedJobsHistoryLimit: 3,
-  /** The CronJob controller checks every ~10 s: a shorter deadline can miss a start. */
-  minStartingDeadlineSeconds: 10,
-  /** Set from Secret/ConfigMap by the generator itself, never mapped from `${VAR}`. */
-  reservedEnv: ['PACHCA_TOKEN', 'PACHCA_DIGEST_STATE', 'PACHCA_DIGEST_CONFIG'],
-} as const;
-
-const CONCURRENCY: Record<ConcurrencyPolicy, 'Forbid' | 'Allow' | 'Replace'> = {
-  forbid: 'Forbid',
-  allow: 'Allow',
-  replace: 'Replace',
-};
 
 /** Macros the Kubernetes CronJob controller accepts as they are. */
 const K8S_MACROS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
@@ -112,18 +83,6 @@ export function cronJobName(job: string): string {
   return `${prefix}${head ? `${head}-` : ''}${hash}`;
 }
 
-/** Label value (≤ 63 chars, alphanumeric at both ends). */
-function labelValue(text: string): string {
-  const clean = text.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
-  if (clean === text && clean.length <= 63) return clean;
-  const hash = shortHash(text);
-  return `${clean.slice(0, 63 - hash.length - 1).replace(/[^A-Za-z0-9]+$/, '')}-${hash}`.replace(/^-/, '');
-}
-
-function shortHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 6);
-}
-
 /** A ConfigMap key for a file path (keys allow only `[-._a-zA-Z0-9]`). */
 function configMapKey(path: string, used: Set<string>): string {
   let key = path.replace(/\//g, '__').replace(/[^-._a-zA-Z0-9]/g, '_');
@@ -158,7 +117,7 @@ export function secretKeyForEnv(name: string): string {
   return name.toLowerCase().replace(/_/g, '-');
 }
 
-/** Multi-document YAML: the ConfigMap, then one CronJob per job (in config order). */
+/** Multi-document YAML: the ConfigMap, then one CronJob per job (in config order), then the events CronJob (events.mode: poll). */
 export function renderK8sManifests(config: LoadedConfig, options: K8sOptions): string {
   const d = K8S_DEFAULTS;
   if (!options.image?.trim()) throw new DigestError('E_USAGE', 'No container image given', { hint: 'Pass --image, e.g. ghcr.io/acme/pachca-digest:1.2.0' });
@@ -211,6 +170,10 @@ export function renderK8sManifests(config: LoadedConfig, options: K8sOptions): s
     mountedSourceFiles.push(clean);
   }
 
+  const extraEnv = referencedEnv(options.configText)
+    .filter((v) => !(d.reservedEnv as readonly string[]).includes(v))
+    .map((v) => ({ name: v, valueFrom: { secretKeyRef: { name: secretName, key: secretKeyForEnv(v), optional: true as const } } }));
+  const cronCtx = { ...options, secretName, configPath: posix.join(d.mountPath, configPathInMount), items, extraEnv };
   const skipped: string[] = [];
   const cronJobs: object[] = [];
   const names = new Map<string, string>();
@@ -237,7 +200,15 @@ export function renderK8sManifests(config: LoadedConfig, options: K8sOptions): s
       continue;
     }
     names.set(name, job.name);
-    cronJobs.push(cronJob(job, conv.schedule, name, { ...options, secretName, configPath: posix.join(d.mountPath, configPathInMount), items }));
+    cronJobs.push(cronJob(jobRun(job, conv.schedule), name, cronCtx));
+  }
+  // Button clicks by history polling: `events` drains the bot's event history once a minute.
+  const intake = config.events?.mode;
+  if (intake === 'poll') {
+    const clash = names.get(d.eventsCronJobName);
+    if (clash !== undefined) {
+      problems.push(new DigestError('E_CONFIG', `Job "${clash}" maps to the CronJob name ${d.eventsCronJobName}, which drains the event history (events.mode: poll)`, { hint: 'Rename the job' }));
+    } else cronJobs.push(cronJob(EVENTS_RUN, d.eventsCronJobName, cronCtx));
   }
   if (problems.length === 1) throw problems[0]!;
   if (problems.length > 1) {
@@ -261,90 +232,14 @@ export function renderK8sManifests(config: LoadedConfig, options: K8sOptions): s
     `#   kubectl -n ${options.namespace} create secret generic ${secretName} \\`,
     `#     --from-literal=${d.secretKeys.token}=… --from-literal=${d.secretKeys.state}=postgres://user:pass@host/db`,
     ...(mountedSourceFiles.length ? [`# Source files mounted next to the config: ${mountedSourceFiles.join(', ')}`] : []),
+    ...(intake === 'poll' ? [`# Button clicks (events.mode: poll): ${d.eventsCronJobName} drains the bot's event history every minute.`] : []),
+    ...(intake === 'webhook'
+      ? ['# Button clicks (events.mode: webhook): a CronJob cannot receive webhooks; run the daemon (daemon-deployment.yaml)', '# with --http-port behind a Service that Pachca can reach at events.path, or use events.mode: poll.']
+      : []),
     ...skipped,
   ].join('\n');
   const docs = [configMap, ...cronJobs].map((doc) => stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false }));
   return `${header}\n---\n${docs.join('---\n')}`;
-}
-
-function baseLabels(component: string): Record<string, string> {
-  return { 'app.kubernetes.io/name': 'pachca-digest', 'app.kubernetes.io/component': component, 'app.kubernetes.io/managed-by': 'pachca-digest' };
-}
-
-interface CronJobContext extends K8sOptions {
-  secretName: string;
-  configPath: string;
-  items: Array<{ key: string; path: string; mode?: number }>;
-}
-
-function cronJob(job: JobConfig, schedule: string, name: string, ctx: CronJobContext): object {
-  const d = K8S_DEFAULTS;
-  const labels = { ...baseLabels('cronjob'), 'pachca-digest/job': labelValue(job.name) };
-  const annotations = { 'pachca-digest/job-name': job.name };
-  const extraEnv = referencedEnv(ctx.configText)
-    .filter((v) => !(d.reservedEnv as readonly string[]).includes(v))
-    .map((v) => ({ name: v, valueFrom: { secretKeyRef: { name: ctx.secretName, key: secretKeyForEnv(v), optional: true } } }));
-  const resources = {
-    requests: { ...d.resources.requests, ...ctx.resources?.requests },
-    limits: { ...d.resources.limits, ...ctx.resources?.limits },
-  };
-  const spec: Record<string, unknown> = {
-    schedule,
-    timeZone: job.timezone,
-    concurrencyPolicy: CONCURRENCY[job.concurrency] ?? 'Forbid',
-  };
-  if (job.startingDeadlineMs > 0) {
-    spec.startingDeadlineSeconds = Math.max(d.minStartingDeadlineSeconds, Math.ceil(job.startingDeadlineMs / 1000));
-  }
-  Object.assign(spec, {
-    suspend: !job.enabled,
-    successfulJobsHistoryLimit: ctx.successfulJobsHistoryLimit ?? d.successfulJobsHistoryLimit,
-    failedJobsHistoryLimit: ctx.failedJobsHistoryLimit ?? d.failedJobsHistoryLimit,
-    jobTemplate: {
-      metadata: { labels, annotations },
-      spec: {
-        backoffLimit: 0,
-        template: {
-          metadata: { labels, annotations },
-          spec: {
-            restartPolicy: 'Never',
-            automountServiceAccountToken: false,
-            securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
-            containers: [
-              {
-                name: d.containerName,
-                image: ctx.image,
-                command: [...d.command],
-                args: ['run-job', job.name],
-                env: [
-                  { name: 'PACHCA_TOKEN', valueFrom: { secretKeyRef: { name: ctx.secretName, key: d.secretKeys.token } } },
-                  { name: 'PACHCA_DIGEST_STATE', valueFrom: { secretKeyRef: { name: ctx.secretName, key: d.secretKeys.state } } },
-                  { name: 'PACHCA_DIGEST_CONFIG', value: ctx.configPath },
-                  ...extraEnv,
-                ],
-                resources,
-                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-                volumeMounts: [
-                  { name: 'config', mountPath: d.mountPath, readOnly: true },
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
-              },
-            ],
-            volumes: [
-              { name: 'config', configMap: { name: d.configMapName, items: ctx.items } },
-              { name: 'tmp', emptyDir: {} },
-            ],
-          },
-        },
-      },
-    },
-  });
-  return {
-    apiVersion: 'batch/v1',
-    kind: 'CronJob',
-    metadata: { name, namespace: ctx.namespace, labels, annotations },
-    spec,
-  };
 }
 
 /** A token or database password written into the config file would end up in a ConfigMap. */

@@ -92,11 +92,14 @@ export async function deliver(
   // A re-attempt (takeover after a crash, a retry after an ambiguous failure) may face parts the
   // earlier attempt posted but never recorded: killed after Pachca stored them, or the answer was
   // lost. Pachca has no idempotency key, so each missing part is looked for before it is posted.
-  // A forced run re-posts on purpose and is not checked.
+  // A forced run re-posts on purpose and is not checked — except a chunk of it whose taker died
+  // mid-way (a shared fan-out), looked for among this run's own posts only.
   const recheck: Recheck | null =
-    run && (run.attempts > 1 || shared?.recheck) && !force
+    run && (shared?.recheck || (run.attempts > 1 && !force))
       ? {
-          since: Math.max(outcome.slot.getTime() - RECHECK_CLOCK_SKEW_MS, previousRun?.finishedAt?.getTime() ?? 0),
+          since: force
+            ? run.startedAt.getTime() - RECHECK_CLOCK_SKEW_MS
+            : Math.max(outcome.slot.getTime() - RECHECK_CLOCK_SKEW_MS, previousRun?.finishedAt?.getTime() ?? 0),
           taken: new Set(run.deliveries.map((d) => d.messageId)),
         }
       : null;

@@ -249,7 +249,7 @@ async function runPipeline(deps: RunnerDeps, req: RunRequest): Promise<RunOutcom
       let sent: number;
       if (store && run && shareable(job) && planItemCount(job, context) >= SHARE_MIN_ITEMS) {
         // Replicas of this ledger that find the slot taken deliver chunks of it (shared.ts).
-        const plan = publishablePlan(context, previousRun);
+        const plan = publishablePlan(context, previousRun, req.force ?? false);
         sent = await deliverShared({ deps, job, context: plan.context, planText: plan.text, total, store, run, previousRun, outcome, signal: controller.signal, deadline, force: req.force ?? false });
       } else {
         const planned = streamMessages(streamPlan(job, context, counts, deadline));

@@ -43,10 +43,12 @@ interface PublishedPlan {
   metrics: unknown;
   now: string;
   previousSlot: string | null;
+  /** A forced re-run posts again on purpose: helpers must not "find" the earlier posts either. */
+  force: boolean;
 }
 
-export function publishablePlan(context: RenderContext, previousRun: RunRecord | null): { text: string; context: RenderContext } {
-  const text = JSON.stringify({ metrics: context.metrics ?? null, now: context.now.toISOString(), previousSlot: previousRun?.slot.toISOString() ?? null } satisfies PublishedPlan);
+export function publishablePlan(context: RenderContext, previousRun: RunRecord | null, force: boolean): { text: string; context: RenderContext } {
+  const text = JSON.stringify({ metrics: context.metrics ?? null, now: context.now.toISOString(), previousSlot: previousRun?.slot.toISOString() ?? null, force } satisfies PublishedPlan);
   const parsed = JSON.parse(text) as PublishedPlan;
   return { text, context: { ...context, metrics: parsed.metrics } };
 }
@@ -207,7 +209,7 @@ export async function helpFanout(
       : { ...emptyRun(state.runId, job.name, slot), attempts: 1 };
   if (run.id !== state.runId) return null;
   const progress = new ProgressReporter(deps.events, job.name, slot, state.fanout.items * job.targets.length);
-  const work: ChunkWork = { deps, job, context, store, run, previousRun, outcome, signal, deadline, progress, skip: await unsubscribedUsers(store, job.name), force: false };
+  const work: ChunkWork = { deps, job, context, store, run, previousRun, outcome, signal, deadline, progress, skip: await unsubscribedUsers(store, job.name), force: plan.force === true };
   try {
     return await workChunks(work);
   } catch (err) {

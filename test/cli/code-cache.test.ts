@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { CHUNK_WRAPPER } from '../../src/cli/code-cache.js';
 
 const root = resolve(__dirname, '../..');
 const bin = join(root, 'dist/bin');
@@ -54,6 +55,33 @@ describe.skipIf(!existsSync(join(bin, 'pachca-digest.v8cache')))('bundled binary
       expect(cold.cache).toEqual([]);
       expect(cold.stdout).toBe(warm.stdout);
       expect(warm.stdout).toMatch(/message 1\/1 → chat_id 103/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!existsSync(join(bin, 'pachca-digest.js')))('bundled binary loader', () => {
+  it('runs a chunk written inside its wrapper as it is, and wraps a plain one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pd-loader-'));
+    try {
+      // The build writes its chunks that way: compiling one needs no second, concatenated copy of it.
+      expect(readFileSync(join(bin, 'cli.js'), 'utf8').startsWith(CHUNK_WRAPPER[0])).toBe(true);
+      // What scripts/bundle.mjs writes: the wrapper around the chunk, its line 1 kept for stack traces.
+      writeFileSync(join(dir, 'wrapped.js'), `${CHUNK_WRAPPER[0]}exports.where = __filename; exports.line = new Error().stack.split('\\n')[1];${CHUNK_WRAPPER[1]}`);
+      writeFileSync(join(dir, 'plain.js'), 'module.exports = { where: __filename };\n');
+      const script = [
+        `require(${JSON.stringify(join(bin, 'pachca-digest.js'))}).installCodeCache(${JSON.stringify(dir)});`,
+        `const w = require(${JSON.stringify(join(dir, 'wrapped.js'))});`,
+        `const p = require(${JSON.stringify(join(dir, 'plain.js'))});`,
+        'console.log(JSON.stringify({ w, p }));',
+      ].join('\n');
+      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as { w: { where: string; line: string }; p: { where: string } };
+      expect(out.w.where).toBe(join(dir, 'wrapped.js'));
+      expect(out.w.line).toContain('wrapped.js:1:');
+      expect(out.p.where).toBe(join(dir, 'plain.js'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { K8S_DEFAULTS } from '../../src/deploy/k8s.js';
+import { K8S_DEFAULTS } from '../../src/deploy/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (p: string) => readFileSync(root + p, 'utf8');
@@ -47,14 +47,14 @@ describe('deploy/kubernetes', () => {
   const daemon = docs('deploy/kubernetes/daemon-deployment.yaml');
   const configMap = rendered.find((d) => d.kind === 'ConfigMap');
 
-  it('the rendered example has the ConfigMap and CronJobs running run-job', () => {
+  it('the rendered example has the ConfigMap, CronJobs running run-job, and the last one draining button clicks with events', () => {
     expect(configMap.metadata.name).toBe(K8S_DEFAULTS.configMapName);
     const cronJobs = rendered.filter((d) => d.kind === 'CronJob');
-    expect(cronJobs.length).toBeGreaterThan(0);
-    for (const cj of cronJobs) {
+    expect(cronJobs.length).toBeGreaterThan(1);
+    for (const [i, cj] of cronJobs.entries()) {
       const c = cj.spec.jobTemplate.spec.template.spec.containers[0];
       expect(c.command).toEqual(K8S_DEFAULTS.command);
-      expect(c.args[0]).toBe('run-job');
+      expect(c.args[0]).toBe(i === cronJobs.length - 1 ? 'events' : 'run-job');
       expect(cj.spec.jobTemplate.spec.backoffLimit).toBe(0);
     }
   });

@@ -4,7 +4,7 @@ import type { JobConfig, LoadedConfig } from '../../src/config/types.js';
 import { CLIENT_DEFAULTS } from '../../src/pachca/defaults.js';
 import type { CompiledTemplate } from '../../src/render/types.js';
 import { DigestError } from '../../src/errors.js';
-import { cronJobName, referencedEnv, renderK8sManifests, toCronJobSchedule, K8S_DEFAULTS } from '../../src/deploy/k8s.js';
+import { cronJobName, referencedEnv, renderK8sManifests, toCronJobSchedule, K8S_DEFAULTS } from '../../src/deploy/index.js';
 
 const template = (file: string): CompiledTemplate => ({ file, source: 'x', render: () => 'x', localeProblems: () => [] });
 
@@ -214,6 +214,28 @@ describe('renderK8sManifests', () => {
     const c = cj.spec.jobTemplate.spec.template.spec.containers[0];
     expect(c.resources.limits).toEqual({ cpu: '1', memory: '512Mi' });
     expect(c.env[0].valueFrom.secretKeyRef.name).toBe('digest-secrets');
+  });
+
+  it('events.mode poll: a CronJob runs `events` every minute, in the same pod as the jobs; webhook: a comment points to the daemon', () => {
+    const poll: LoadedConfig['events'] = { mode: 'poll', pollIntervalMs: 5_000, path: '/pachca/webhook', maxAgeMs: 60_000 };
+    const { text, docs } = render(config([job({ name: 'daily-sales' })], { events: poll }));
+    expect(docs.map((d) => d.kind)).toEqual(['ConfigMap', 'CronJob', 'CronJob']);
+    const [daily, events] = docs.slice(1);
+    expect(events.metadata).toMatchObject({ name: 'pachca-digest-events', namespace: 'digests', annotations: { 'pachca-digest/role': 'events' } });
+    expect(events.spec).toMatchObject({ schedule: '* * * * *', concurrencyPolicy: 'Forbid', startingDeadlineSeconds: 60, suspend: false });
+    const pod = (cj: any) => cj.spec.jobTemplate.spec.template.spec;
+    expect(pod(events).containers[0].args).toEqual(['events']);
+    // The same image, Secret, config and mounts as a job's pod: only what it runs differs.
+    expect({ ...pod(events).containers[0], args: null }).toEqual({ ...pod(daily).containers[0], args: null });
+    expect(pod(events).volumes).toEqual(pod(daily).volumes);
+    expect(text).toMatch(/^# Button clicks \(events.mode: poll\): pachca-digest-events drains/m);
+
+    const hooked = render(config([job({ name: 'daily-sales' })], { events: { ...poll, mode: 'webhook', signingSecret: 's' } }));
+    expect(hooked.docs.map((d) => d.kind)).toEqual(['ConfigMap', 'CronJob']);
+    expect(hooked.text).toMatch(/^# Button clicks \(events.mode: webhook\): a CronJob cannot receive webhooks; run the daemon/m);
+    expect(render(config([job({ name: 'daily-sales' })])).docs.map((d) => d.kind)).toEqual(['ConfigMap', 'CronJob']);
+    // A job whose CronJob would have the events CronJob's name.
+    expect(() => render(config([job({ name: 'events' })], { events: poll }))).toThrow(/pachca-digest-events, which drains the event history/);
   });
 
   it('two job names that map to the same CronJob name are an error', () => {

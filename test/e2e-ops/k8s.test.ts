@@ -20,6 +20,7 @@ const HOW = 'stale: regenerate with `npm run build && PACHCA_DIGEST_UPDATE_GENER
 
 const shipped = parse(readFileSync(join(ROOT, 'jobs.config.yaml'), 'utf8')) as {
   defaults: { timezone: string };
+  events?: { mode?: string };
   jobs: Array<{ name: string; schedule: string; enabled?: boolean; timezone?: string; source: Record<string, any> }>;
 };
 
@@ -56,11 +57,17 @@ describe('k8s from the shipped jobs.config.yaml', () => {
     cronJobs = docs.filter((d) => d.kind === 'CronJob');
   });
 
-  it('exits 0 with a ConfigMap and one CronJob per job, disabled ones suspended', () => {
+  it('exits 0 with a ConfigMap, one CronJob per job (disabled ones suspended) and one draining the button clicks', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toContain('pd-k8s-env-token-Rt55');
-    expect(docs.map((d) => d.kind)).toEqual(['ConfigMap', ...shipped.jobs.map(() => 'CronJob')]);
-    expect(cronJobs.map((c) => c.metadata.annotations['pachca-digest/job-name'])).toEqual(shipped.jobs.map((j) => j.name));
+    // The shipped config takes clicks by history polling (its «🔄 Обновить» button): `events` every minute, last.
+    expect(shipped.events?.mode).toBe('poll');
+    expect(docs.map((d) => d.kind)).toEqual(['ConfigMap', ...shipped.jobs.map(() => 'CronJob'), 'CronJob']);
+    expect(cronJobs.map((c) => c.metadata.annotations['pachca-digest/job-name'])).toEqual([...shipped.jobs.map((j) => j.name), undefined]);
+    const events = cronJobs.at(-1);
+    expect(events.metadata.name).toBe('pachca-digest-events');
+    expect(events.spec).toMatchObject({ schedule: '* * * * *', concurrencyPolicy: 'Forbid', suspend: false });
+    expect(events.spec.jobTemplate.spec.template.spec.containers[0].args).toEqual(['events']);
     expect(shipped.jobs.some((j) => j.enabled === false)).toBe(true);
     for (const [i, job] of shipped.jobs.entries()) {
       const cj = cronJobs[i];
