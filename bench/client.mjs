@@ -6,13 +6,11 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { PachcaClient, CLIENT_DEFAULTS } from '../dist/pachca/index.js';
 import { DOCUMENTED_LIMITS, startSandbox } from '../dist/sandbox/index.js';
+import { audit, freshToken, sendNaive, sendOurs } from './common.mjs';
 
 const FANOUT_CHATS = 50;
 const FANOUT_PER_CHAT = 20; // 1,000 messages: 10 ride the burst, 10 are paced, per chat
 const SINGLE_CHAT_MESSAGES = 40;
-
-let tokenSeq = 0;
-const token = (name) => `bench-${name}-${process.pid}-${++tokenSeq}`;
 
 /**
  * Seconds the limits themselves impose: per chat, what does not fit in the burst at the rate;
@@ -25,73 +23,17 @@ function theoreticalMinMs(perChat) {
   return Math.max(...perChat.map((n) => Math.max(0, (n - burst) / perSecond) * 1000), Math.max(0, (total - token.burst) / token.perSecond) * 1000);
 }
 
-/** Exactly-once check: every expected content once in its chat. */
-function audit(sb, plan) {
-  let duplicates = 0;
-  let lost = 0;
-  for (const [chatId, contents] of plan) {
-    const counts = new Map();
-    for (const m of sb.store.messages(chatId)) counts.set(m.content, (counts.get(m.content) ?? 0) + 1);
-    for (const c of contents) {
-      const n = counts.get(c) ?? 0;
-      if (n === 0) lost++;
-      if (n > 1) duplicates += n - 1;
-    }
-  }
-  return { duplicates, lost };
-}
-
 function plan(chatIds, perChat, tag) {
   return new Map(chatIds.map((id) => [id, Array.from({ length: perChat }, (_, i) => `${tag} ${id}#${i} — сводка`)]));
 }
 
-async function runOurs(sb, p) {
-  const t = token('ours');
-  sb.acceptToken(t);
-  const client = new PachcaClient({ token: t, baseUrl: sb.baseUrl });
-  let failed = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    [...p].flatMap(([chatId, contents]) =>
-      contents.map((content) =>
-        client.createMessage({ entity_type: 'discussion', entity_id: chatId, content }).catch(() => failed++),
-      ),
-    ),
-  );
-  const elapsedMs = performance.now() - t0;
-  await client.close();
-  return { elapsedMs, failed };
-}
-
-/** Everything at once; after a 429, wait Retry-After and post again. Nothing else. */
-async function runNaive(sb, p) {
-  const t = token('naive');
-  sb.acceptToken(t);
-  const auth = `Bearer ${t}`;
-  let failed = 0;
-  const send = async (chatId, content) => {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const res = await fetch(`${sb.baseUrl}/messages`, {
-        method: 'POST',
-        headers: { authorization: auth, 'content-type': 'application/json' },
-        body: JSON.stringify({ message: { entity_type: 'discussion', entity_id: chatId, content } }),
-      });
-      await res.arrayBuffer();
-      if (res.status !== 429) return res.status < 300 || failed++;
-      await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 1000));
-    }
-    failed++;
-  };
-  const t0 = performance.now();
-  await Promise.all([...p].flatMap(([chatId, contents]) => contents.map((c) => send(chatId, c))));
-  return { elapsedMs: performance.now() - t0, failed };
-}
+const runNaive = (sb, p) => sendNaive(sb, p, 50);
 
 async function scenario(sb, name, chatIds, perChat) {
   const minMs = theoreticalMinMs(chatIds.map(() => perChat));
   const out = { messages: chatIds.length * perChat, chats: chatIds.length, theoreticalMinMs: Math.round(minMs) };
   for (const [who, run] of [
-    ['client', runOurs],
+    ['client', sendOurs],
     ['naive', runNaive],
   ]) {
     sb.reset();
@@ -113,7 +55,7 @@ async function scenario(sb, name, chatIds, perChat) {
 /** JIT-warm the sandbox and both clients' code paths, so the first scenario is not penalised. */
 async function warmUp(sb, chatIds) {
   const p = plan(chatIds, 4, 'warm-up');
-  await runOurs(sb, p);
+  await sendOurs(sb, p);
   await runNaive(sb, plan(chatIds, 4, 'warm-up-naive'));
 }
 
@@ -123,7 +65,7 @@ async function warmUp(sb, chatIds) {
  */
 async function machineFloorMs(chatIds, perChat) {
   const sb = await startSandbox({ chats: chatIds.map((id) => ({ id, name: `c${id}` })), rateLimits: false, requestLogSize: 100 });
-  const floorToken = token('floor');
+  const floorToken = freshToken('floor');
   sb.acceptToken(floorToken);
   const client = new PachcaClient({
     token: floorToken,

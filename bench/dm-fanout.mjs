@@ -11,11 +11,12 @@
 // or alone: `node bench/dm-fanout.mjs [single|replicas]`.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { peakRssMb } from './common.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/bin/pachca-digest.js');
@@ -23,15 +24,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const TOKEN = 'bench-dm-token';
 const CEILING = 50;
 const SLOT = '2026-12-01T09:00:00Z';
-
-function peakRssMb(pid) {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
-}
 
 async function sandboxFor(users) {
   const { startSandbox } = await import('../dist/sandbox/index.js');

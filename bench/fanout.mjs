@@ -5,16 +5,12 @@
 // Floor = messages ÷ the token rate (the per-chat limits allow more). Goals: ≤ 1.10 × floor and
 // ≤ 1 % 429s at the documented limits; ≤ 1.25 × floor and ≤ 2 % 429s at half of them.
 // Run by `npm run bench` (after `npm run build`), or alone: `node bench/fanout.mjs`.
-import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { PachcaClient } from '../dist/pachca/index.js';
 import { DOCUMENTED_LIMITS, startSandbox } from '../dist/sandbox/index.js';
+import { audit, sendNaive, sendOurs } from './common.mjs';
 
 const CHATS = 50;
 const PER_CHAT = 20;
-
-let seq = 0;
-const freshToken = (name) => `bench-fanout-${name}-${process.pid}-${++seq}`;
 
 function scaled(factor) {
   return Object.fromEntries(
@@ -26,56 +22,6 @@ function plan(tag) {
   return Array.from({ length: CHATS }, (_, c) => [3001 + c, Array.from({ length: PER_CHAT }, (_, i) => `${tag} ${3001 + c}#${i} — сводка`)]);
 }
 
-function audit(sb, p) {
-  let duplicates = 0;
-  let lost = 0;
-  for (const [chatId, contents] of p) {
-    const counts = new Map();
-    for (const m of sb.store.messages(chatId)) counts.set(m.content, (counts.get(m.content) ?? 0) + 1);
-    for (const c of contents) {
-      const n = counts.get(c) ?? 0;
-      if (n === 0) lost++;
-      if (n > 1) duplicates += n - 1;
-    }
-  }
-  return { duplicates, lost };
-}
-
-async function ours(sb, p) {
-  const token = freshToken('ours');
-  sb.acceptToken(token);
-  const client = new PachcaClient({ token, baseUrl: sb.baseUrl });
-  let failed = 0;
-  const t0 = performance.now();
-  await Promise.all(p.flatMap(([chatId, contents]) => contents.map((content) => client.createMessage({ entity_id: chatId, content }).catch(() => failed++))));
-  const elapsedMs = performance.now() - t0;
-  await client.close();
-  return { elapsedMs, failed };
-}
-
-/** Plain concurrent POSTs; after a 429, wait Retry-After and post again. No pacing at all. */
-async function naive(sb, p) {
-  const token = freshToken('naive');
-  sb.acceptToken(token);
-  let failed = 0;
-  const send = async (chatId, content) => {
-    for (let attempt = 0; attempt < 200; attempt++) {
-      const res = await fetch(`${sb.baseUrl}/messages`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ message: { entity_id: chatId, content } }),
-      });
-      await res.arrayBuffer();
-      if (res.status !== 429) return res.status < 300 || failed++;
-      await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 1000));
-    }
-    failed++;
-  };
-  const t0 = performance.now();
-  await Promise.all(p.flatMap(([chatId, contents]) => contents.map((c) => send(chatId, c))));
-  return { elapsedMs: performance.now() - t0, failed };
-}
-
 async function scenario(name, factor) {
   const limits = scaled(factor);
   const chats = Array.from({ length: CHATS }, (_, c) => ({ id: 3001 + c, name: `Канал ${c + 1}` }));
@@ -84,8 +30,8 @@ async function scenario(name, factor) {
   const out = { limits: { token: limits.token, messageWrite: limits.messageWrite }, messages: CHATS * PER_CHAT, chats: CHATS, floorMs: Math.round(floorMs) };
   try {
     for (const [who, run] of [
-      ['client', ours],
-      ['naive', naive],
+      ['client', sendOurs],
+      ['naive', (sb, p) => sendNaive(sb, p, 200)],
     ]) {
       sb.reset();
       // A quiet second between runs: the server's token bucket is full again for the next one.

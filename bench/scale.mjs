@@ -1,26 +1,17 @@
 // 1,000 jobs due in the same minute on one daemon, delivering to the sandbox (limits on):
 // every slot claimed and run once, delivery paced by the client, and the daemon's peak RSS.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { peakRssMb } from './common.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const cli = join(root, 'dist/bin/pachca-digest.js');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function peakRssMb(pid) {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const m = /VmHWM:\s+(\d+) kB/.exec(status);
-    return m ? Number(m[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
-}
 
 export async function runScaleBench({ jobs = 1000, chats = 200, leadSeconds = 25, nodeOptions } = {}) {
   const { startSandbox } = await import('../dist/sandbox/index.js');
