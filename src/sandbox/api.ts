@@ -8,7 +8,7 @@ import { SANDBOX_DEFAULTS } from './defaults.js';
 import { apiError, errorItem, notFound, SandboxHttpError, type ApiErrorItem } from './errors.js';
 import { decodeCursor, paginate, type Cursor, type Position, type SortOrder } from './pagination.js';
 import { enumParam, intParam, type RequestContext, type Route } from './router.js';
-import { apiChat, apiMessage, type MessagePatch, type SandboxStore, type StoredChat, type StoredFile } from './store.js';
+import { apiChat, apiMessage, dmWriteScope, type MessagePatch, type SandboxStore, type StoredChat, type StoredFile } from './store.js';
 
 const ENTITY_TYPES: readonly EntityType[] = ['discussion', 'thread', 'user'];
 const ORDERS: readonly SortOrder[] = ['asc', 'desc'];
@@ -221,6 +221,21 @@ export function apiRoutes({ store, maxContentBytes, uploads }: ApiDeps): Route[]
     }
   };
 
+  /**
+   * A DM's write scope: the pair of users, whose chat the post may be about to create. Each
+   * recipient is its own chat in Pachca, so a DM fan-out is not held to one chat's 4/s.
+   */
+  const postWriteScope = (ctx: RequestContext): string | undefined => {
+    try {
+      const m = messageObject(ctx);
+      const id = intValue(m.entity_id);
+      if (id === undefined || typeof m.entity_type !== 'string' || m.entity_type.toLowerCase() !== 'user') return undefined;
+      return dmWriteScope(ctx.userId, id);
+    } catch {
+      return undefined;
+    }
+  };
+
   const messageChat = (ctx: RequestContext) => {
     const id = Number(ctx.params.id);
     return Number.isInteger(id) ? store.message(id)?.chat_id : undefined;
@@ -239,6 +254,7 @@ export function apiRoutes({ store, maxContentBytes, uploads }: ApiDeps): Route[]
       path: '/messages',
       bucket: 'messageWrite',
       chatOf: peekPostChat,
+      writeScopeOf: postWriteScope,
       handle(ctx) {
         const body = ctx.json() as Obj;
         const m = messageObject(ctx);

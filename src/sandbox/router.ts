@@ -42,6 +42,11 @@ export interface Route {
   maxBodyBytes?: number;
   /** The chat a request concerns: scopes the messageWrite bucket and lets faults match chatId. */
   chatOf?: (ctx: RequestContext) => number | undefined;
+  /**
+   * The messageWrite scope when `chatOf` knows no chat, asked after authentication (a DM's chat
+   * depends on who writes): without it every such request would share one bucket.
+   */
+  writeScopeOf?: (ctx: RequestContext) => string | undefined;
   handle(ctx: RequestContext): Reply | Promise<Reply>;
 }
 

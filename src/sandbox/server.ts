@@ -296,7 +296,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       ctx.userId = caller.userId;
       ctx.tokenKey = caller.token;
       if (limiter) {
-        const scope = route.bucket === 'messageWrite' ? `chat:${chatId ?? '?'}` : null;
+        const scope = route.bucket === 'messageWrite' ? (chatId !== undefined ? store.writeScope(chatId) : (route.writeScopeOf?.(ctx) ?? 'chat:?')) : null;
         const r = limiter.admit(caller.token, route.bucket, scope, now());
         if (!r.ok) {
           entry.limitedBy = r.limit;

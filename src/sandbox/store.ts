@@ -305,9 +305,19 @@ export class SandboxStore {
     return [...this.#chats.values()];
   }
 
+  /**
+   * The messageWrite rate-limit scope of a chat: a direct chat is keyed by its two users, so the
+   * first DM (which creates the chat, see dmWriteScope) and later posts by chat id share one bucket.
+   */
+  writeScope(chatId: number): string {
+    const c = this.#chats.get(chatId);
+    if (c?.kind === 'direct') return dmWriteScope(c.member_ids[0]!, c.member_ids[1] ?? c.member_ids[0]!);
+    return `chat:${chatId}`;
+  }
+
   /** The one direct chat between two users, created on first use. */
   directChat(authorId: number, userId: number): StoredChat {
-    const key = authorId < userId ? `${authorId}:${userId}` : `${userId}:${authorId}`;
+    const key = directKey(authorId, userId);
     let chat = this.#directChats.get(key);
     if (!chat) {
       const u = this.#users.get(userId);
@@ -489,4 +499,14 @@ export function apiChat(c: StoredChat): Record<string, unknown> {
   // The spec's Chat.last_message_at is a non-null date-time: a chat nothing was posted in yet
   // answers its creation time (the store keeps null, so "active since" filters still skip it).
   return { ...rest, last_message_at: c.last_message_at ?? c.created_at, member_ids: [...c.member_ids] };
+}
+
+/** One key per pair of users, whichever of them writes. */
+function directKey(a: number, b: number): string {
+  return a < b ? `${a}:${b}` : `${b}:${a}`;
+}
+
+/** The write scope of the direct chat between two users, whether or not it exists yet. */
+export function dmWriteScope(a: number, b: number): string {
+  return `dm:${directKey(a, b)}`;
 }

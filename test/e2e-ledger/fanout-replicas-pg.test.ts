@@ -4,7 +4,7 @@
  * the same run. Every user gets exactly one DM, and each process delivered some of them. Killing
  * one process with -9 mid-way (a helper, or the claimant) still ends with every user served
  * exactly once: a helper's lapsed chunk is taken over and re-checked; the claimant's run is taken
- * over by the next pass. Correctness only: the timed variant is bench/replicas.mjs.
+ * over by the next pass. Correctness only: the timed variant is bench/dm-fanout.mjs (`npm run bench -- replicas`).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
@@ -58,8 +58,8 @@ describe.skipIf(!PG)('a DM fan-out shared by three run-due processes on one Post
 
   beforeAll(async () => {
     const users = Array.from({ length: USERS }, (_, i) => ({ id: 7_000 + i, first_name: `Имя${i}`, last_name: 'Тестов', nickname: `u${i}` }));
-    // The token-wide ceiling (Pachca's ~50/s) is what the processes share; DMs are paced per chat.
-    sandbox = await startSandbox({ tokens: [TOKEN], users, rateLimits: { messageWrite: { perSecond: 2_000, burst: 2_000 } } });
+    // The token-wide ceiling (Pachca's ~50/s) is what the processes share; each DM is its own chat.
+    sandbox = await startSandbox({ tokens: [TOKEN], users });
   });
   afterAll(async () => {
     await sandbox?.close();

@@ -76,3 +76,17 @@ describe('token-wide rate limit', () => {
     expect((await call(sb, 'GET', '/chats')).status).toBe(200);
   });
 });
+
+describe('direct messages and the per-chat write limit', () => {
+  it('each recipient of a DM is its own chat: a DM fan-out is not held to one chat\u2019s rate', async () => {
+    const users = [1, 2, 3, 4, 5].map((i) => ({ id: 900 + i, first_name: `Имя${i}`, last_name: 'Тестов', nickname: `dm${i}` }));
+    sb = await startSandbox({ users, now: () => 7_000_000, rateLimits: { messageWrite: { perSecond: 1, burst: 1 } } });
+    // Five recipients at once: five chats, one message each, within a burst of 1 per chat.
+    for (const u of users) expect((await post(sb, { entity_type: 'user', entity_id: u.id, content: `привет ${u.id}` })).status).toBe(201);
+    // A second DM to the same person is the same chat, by user id or by the chat's id: its burst is spent.
+    expect((await post(sb, { entity_type: 'user', entity_id: 901, content: 'ещё' })).status).toBe(429);
+    const chatId = sb.store.messages().find((m) => m.content === 'привет 902')!.chat_id;
+    expect((await post(sb, { entity_id: chatId, content: 'в чат' })).status).toBe(429);
+    expect(sb.requests().filter((r) => r.status === 429).map((r) => r.limitedBy)).toEqual(['messageWrite', 'messageWrite']);
+  });
+});
