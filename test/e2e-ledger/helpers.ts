@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { startSandbox, type Sandbox, type StoredMessage } from '../../src/sandbox/index.js';
+import { startSandbox, type Sandbox, type SandboxOptions, type StoredMessage } from '../../src/sandbox/index.js';
 import { openStateStore } from '../../src/state/index.js';
 import type { StateStore } from '../../src/state/types.js';
 import { CLI, makeProject, spawnCli as spawnBuiltCli, waitFor, type CliResult, type Project, type Spawned } from '../helpers/project.js';
@@ -185,11 +185,11 @@ export interface LedgerSuite {
 }
 
 /**
- * Registers the hooks of a `describe` (call it in the `describe` body): the sandbox is started
- * before its tests and closed after them; after each test the children are killed, ledgers closed,
+ * Registers the hooks of a `describe` (call it in the `describe` body): the sandbox (strict, this
+ * suite's token, `sandboxOptions` besides) is started before its tests and closed after them; after each test the children are killed, ledgers closed,
  * schemas dropped, projects removed and the sandbox reset, in that order.
  */
-export function ledgerSuite(): LedgerSuite {
+export function ledgerSuite(sandboxOptions: Omit<SandboxOptions, 'tokens'> = {}): LedgerSuite {
   let sandbox: Sandbox | undefined;
   const children = new Children();
   const projects: Project[] = [];
@@ -197,7 +197,7 @@ export function ledgerSuite(): LedgerSuite {
   const schemas: string[] = [];
 
   beforeAll(async () => {
-    sandbox = await startSandbox({ tokens: [TOKEN] });
+    sandbox = await startSandbox({ ...sandboxOptions, tokens: [TOKEN] });
   });
   afterAll(async () => {
     await sandbox?.close();
