@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import type { StoredMessage } from '../../src/sandbox/index.js';
 import type { StateStore } from '../../src/state/types.js';
 import type { Spawned } from '../helpers/project.js';
-import { PG, cliEnv, ledgerSuite, logged, openLedger, pgUrl, runCli, slotOf, terminate, waitFor, waitStarted } from './helpers.js';
+import { PG, cliEnv, dmFanoutConfig, ledgerSuite, logged, openLedger, peopleCsv, pgUrl, runCli, slotOf, terminate, waitFor, waitStarted } from './helpers.js';
 
 const USERS = 450;
 const DAEMONS = 3;
@@ -24,24 +24,9 @@ const BURST = 50;
 const FIRST_USER = 7_000;
 
 /** The job; `schedule` is every 10 s for the scheduled slot, daily for the forced re-runs (no slot of its own meanwhile). */
-const config = (schedule: string) => `
-version: 1
-state:
-  url: sqlite:state/unused.db
-  lease: 3s
-jobs:
-  - name: personal
-    schedule: "${schedule}"
-    timezone: UTC
-    catch_up: none
-    starting_deadline: 25h
-    source: { type: file, path: people.csv }
-    for_each: metrics.rows
-    template: t.hbs
-    target: { user_id: "{{item.user_id}}" }
-`;
-const HEADER = 'name,user_id\n';
-const FULL = HEADER + Array.from({ length: USERS }, (_, i) => `Сотрудник ${i},${FIRST_USER + i}\n`).join('');
+const config = (schedule: string) => dmFanoutConfig(schedule, ['catch_up: none']);
+const HEADER = peopleCsv(0, FIRST_USER);
+const FULL = peopleCsv(USERS, FIRST_USER);
 
 if (!PG) console.warn('test/e2e-ledger/fanout-daemons-pg.test.ts: SKIPPED — PACHCA_DIGEST_TEST_PG is not set (scripts/start-postgres.sh prints a URL)');
 

@@ -142,6 +142,34 @@ export function countBySlot(messages: StoredMessage[]): Map<string, number> {
   return counts;
 }
 
+/**
+ * The personal-digest job of the shared fan-out tests: one DM per row of people.csv (`name,user_id`),
+ * a 3 s lease so a killed process is taken over quickly, and a 25 h starting deadline so every slot of
+ * the day may still start. `job` adds lines to the job (e.g. `catch_up`).
+ */
+export function dmFanoutConfig(schedule: string, job: string[] = []): string {
+  return `
+version: 1
+state:
+  url: sqlite:state/unused.db
+  lease: 3s
+jobs:
+  - name: personal
+    schedule: "${schedule}"
+    timezone: UTC
+    starting_deadline: 25h
+${job.map((l) => `    ${l}\n`).join('')}    source: { type: file, path: people.csv }
+    for_each: metrics.rows
+    template: t.hbs
+    target: { user_id: "{{item.user_id}}" }
+`;
+}
+
+/** people.csv of `dmFanoutConfig`: `users` rows, user ids from `firstUser` on. */
+export function peopleCsv(users: number, firstUser: number): string {
+  return 'name,user_id\n' + Array.from({ length: users }, (_, i) => `Сотрудник ${i},${firstUser + i}\n`).join('');
+}
+
 export function project(config: string, templates: Record<string, string>): Project {
   const files: Record<string, string> = { 'jobs.config.yaml': config };
   for (const [name, text] of Object.entries(templates)) files[`templates/${name}`] = text;
