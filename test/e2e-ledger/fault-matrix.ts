@@ -7,8 +7,7 @@
  * the messages on the server: 0 duplicates and 0 lost. `faultMatrix` registers one ledger's rows
  * (fault-matrix.test.ts: SQLite; fault-matrix-pg.test.ts: PostgreSQL; both every fault); the
  * counts and each cell's wall time go to test-artifacts/<artifact>.json and the console, for the
- * closing note. Within a row, the five cells whose faults are keyed by their chat run side by side
- * (one `run-job` each), the DM's alone after them: a row costs about its slowest cell, not the sum.
+ * closing note.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -114,21 +113,12 @@ export function faultMatrix(o: { ledger: LedgerStore; faults: readonly FaultName
       expect(first.code, first.stderr).toBe(0);
     }
 
-    /**
-     * The chat a cell's posts concern, which its fault is keyed by (fan-out: the 2nd chat of three), so
-     * the cells of a row run side by side; none for the DM, whose chat may not exist before the post.
-     */
-    function chatOf(target: Target): number | undefined {
-      const chats: Record<Target, number | undefined> = { chat: CHAT, dm: undefined, thread: threadChat, fanout: FAN_CHATS[1], split: SPLIT_CHAT, update: UPDATE_CHAT };
-      return chats[target];
-    }
-
     /** The fault of a cell, aimed at the request that posts (or, for update, edits) the message. */
     function faultFor(target: Target, fault: FaultName): Fault {
       const method = target === 'update' ? 'PUT' : 'POST';
-      const chatId = chatOf(target);
-      // Split: the 2nd part fails, so the retry must send only the missing parts.
-      const at = { method, path: '/messages', skip: target === 'split' ? 1 : 0, ...(chatId === undefined ? {} : { chatId }) };
+      // Split: the 2nd part fails, so the retry must send only the missing parts. Fan-out: the 2nd message.
+      const skip = target === 'split' || target === 'fanout' ? 1 : 0;
+      const at = { method, path: '/messages', skip };
       switch (fault) {
         case '5xx-after-commit':
           return { ...at, kind: 'status', status: 502, when: 'after' };
@@ -140,8 +130,8 @@ export function faultMatrix(o: { ledger: LedgerStore; faults: readonly FaultName
           return { ...at, kind: 'rate-limit', retryAfter: 0, times: 3 };
         case 'kill-9-before-record':
         case 'sigterm-mid-run':
-          // Stored, then the answer is held, for this request and every later one to its chat (the
-          // client's retries too): the process dies (or is stopped) before it can record any of them.
+          // Stored, then the answer is held, for this request and every later one (the client's
+          // retries too): the process dies (or is stopped) before it can record any of them.
           return { ...at, kind: 'delay', ms: 30_000, when: 'after', times: Infinity };
       }
     }
@@ -198,16 +188,15 @@ export function faultMatrix(o: { ledger: LedgerStore; faults: readonly FaultName
       const started = Date.now();
       const codes: Array<number | null> = [];
       let runs = 1;
-      const chatId = chatOf(target);
-      const since = sb.requests().at(-1)?.seq ?? 0;
-      const added = sb.faults.add(faultFor(target, fault));
+      sb.faults.add(faultFor(target, fault));
       if (fault === 'kill-9-before-record' || fault === 'sigterm-mid-run') {
+        const since = sb.requests().at(-1)?.seq ?? 0;
         const child = suite.children.spawn(['run-job', target, '--slot', slot], { cwd: suite.p.dir, env: env() });
         // The client gave up waiting on a held (stored) request: it is checking or retrying now.
         await waitFor(
           () => {
             if (child.child.exitCode !== null) throw new Error(`run-job exited early (${child.child.exitCode}):\n${child.stderr()}`);
-            return sb.requests().some((e) => e.seq > since && e.fault === 'delay' && (chatId === undefined || e.chatId === chatId));
+            return sb.requests().some((e) => e.seq > since && e.fault === 'delay');
           },
           { timeoutMs: 20_000, what: `the held request of ${target}` },
         );
@@ -221,13 +210,13 @@ export function faultMatrix(o: { ledger: LedgerStore; faults: readonly FaultName
           expect(exit, `${target} × SIGTERM`).toEqual({ code: 1, signal: null });
           codes.push(exit.code);
         }
-        sb.faults.remove(added.id);
+        sb.faults.clear();
         runs += await rerunUntilDone(target, slot, codes);
       } else {
         const r = await runCli(['run-job', target, '--slot', slot], { cwd: suite.p.dir, env: env(), timeoutMs: 30_000 });
         codes.push(r.code);
-        const left = sb.faults.list().find((f) => f.id === added.id);
-        expect(left, `${target} × ${fault}: the fault was applied`).toBeUndefined();
+        expect(sb.faults.list(), `${target} × ${fault}: the fault was applied`).toHaveLength(0);
+        sb.faults.clear();
         // The run itself resolves the fault; a failed run would leave the slot to a re-run (counted).
         if (r.code !== 0) runs += await rerunUntilDone(target, slot, codes);
       }
@@ -238,12 +227,8 @@ export function faultMatrix(o: { ledger: LedgerStore; faults: readonly FaultName
     it.each(o.faults.map((f) => [f, FAULTS.indexOf(f)] as const))('%s: every target once', async (fault, i) => {
       await setup();
       const slot = SLOTS[i + 1]!;
-      // The cells whose faults are keyed by a chat run side by side (one process each); the DM's, whose
-      // fault matches any post, alone after them.
-      const cells = await Promise.all(TARGETS.filter((t) => chatOf(t) !== undefined).map((t) => cell(t, fault, slot)));
-      for (const t of TARGETS.filter((x) => chatOf(x) === undefined)) cells.push(await cell(t, fault, slot));
       for (const target of TARGETS) {
-        const c = cells.find((x) => x.target === target)!;
+        const c = await cell(target, fault, slot);
         matrix.push(c);
         expect({ target, fault, duplicates: c.duplicates, lost: c.lost }).toEqual({ target, fault, duplicates: 0, lost: 0 });
         // The non-fatal faults are resolved inside the first run (no re-run needed).
