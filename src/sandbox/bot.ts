@@ -97,7 +97,8 @@ export class SandboxBot {
         return [];
       }
       const domain = this.unfurlDomains.find((d) => host === d || host.endsWith(`.${d}`));
-      return domain ? [{ url, domain }] : [];
+      // `skip` (required by WebhookLink): the author hid the preview, i.e. posted with link_preview: false.
+      return domain ? [{ url, domain, skip: m.link_preview === false }] : [];
     });
     if (links.length === 0) return;
     this.emit('message_link_shared', { type: 'message', event: 'link_shared', chat_id: m.chat_id, message_id: m.id, links, user_id: m.user_id, created_at: m.created_at });

@@ -93,7 +93,8 @@ export function inspectRoutes(d: InspectDeps): Route[] {
         if (typeof b.content !== 'string' || b.content.trim() === '') throw apiError(400, 'content', 'blank', 'content is required');
         const person = b.user_id === undefined ? store.users().find((u) => !u.bot) : store.user(Number(b.user_id));
         if (!person) throw apiError(404, 'user_id', 'not_found', `user ${String(b.user_id ?? '(a person)')} does not exist`);
-        const m = store.createMessage({ entity_type: 'discussion', entity_id: chat.id, chat_id: chat.id, content: b.content, user_id: person.id });
+        if (b.link_preview !== undefined && typeof b.link_preview !== 'boolean') throw apiError(400, 'link_preview', 'invalid', 'link_preview must be a boolean');
+        const m = store.createMessage({ entity_type: 'discussion', entity_id: chat.id, chat_id: chat.id, content: b.content, user_id: person.id, link_preview: b.link_preview ?? null });
         return json({ data: { ...m, url: messageUrl(store.origin, m.chat_id, m.id) } }, 201);
       },
     },
