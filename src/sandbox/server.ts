@@ -17,6 +17,7 @@ import { RateLimiter, resolveRateLimits, type SandboxRateLimits, type SandboxRat
 import { compileRoutes, matchRoute, type RequestContext, type Route, type RouteTable } from './router.js';
 import { RequestLog, type RequestLogEntry, type SandboxExchange, type SandboxStats } from './request-log.js';
 import { SandboxStore, type SeedChat, type SeedUser } from './store.js';
+import { exchangeRecorder } from './exchange-recorder.js';
 
 export type { RequestLogEntry, SandboxExchange, SandboxStats };
 import { createWebRoutes, type WebOptions } from './web/index.js';
@@ -143,6 +144,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const streams = new Set<ServerResponse>();
   const pendingDelays = new Set<AbortController>();
 
+  const recorder = exchangeRecorder();
   const requestLog = new RequestLog(logSize);
   const record = (e: RequestLogEntry) => {
     requestLog.record(e);
@@ -249,9 +251,23 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       record(entry);
     };
 
+    // Test-only (exchange-recorder.ts): every API request with its answer, faults included.
+    const note = (reply: { status: number; body?: unknown } | null, sent: Record<string, string> | null, fault?: Fault) =>
+      recorder?.({
+        method,
+        base: match?.table.prefix ?? API_BASE_PATH,
+        template: route ? route.label.slice(route.label.indexOf(' ') + 1) : null,
+        path: match?.path ?? url.pathname,
+        query: url.search,
+        request: { contentType: req.headers['content-type'] ?? null, userAgent: req.headers['user-agent'] ?? null, body: rawBody.toString('utf8') },
+        response: reply && sent ? { status: reply.status, contentType: sent['content-type'] ?? null, body: reply.body } : null,
+        fault: fault?.kind ?? null,
+        ...(fault?.kind === 'status' ? { faultWhen: fault.when ?? 'before' } : {}),
+      });
+
     if (!match || !route) {
       const reply = errorReply(apiError(404, 'path', 'not_found', `No route for ${method} ${url.pathname}`, url.pathname));
-      send(res, req, reply);
+      note(reply, send(res, req, reply));
       return finish(reply.status);
     }
 
@@ -259,18 +275,23 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     entry.chatId = chatId ?? null;
     const fault = faults.take({ method, path: url.pathname, apiPath: match.path, chatId });
     entry.fault = fault?.kind ?? null;
+    const cut = (outcome: 'reset' | 'client-closed') => {
+      note(null, null, fault);
+      finish(null, outcome);
+    };
 
     if (fault?.kind === 'reset-before') {
       req.socket.destroy();
-      return finish(null, 'reset');
+      return cut('reset');
     }
     if (fault?.kind === 'status' && fault.when !== 'after') {
       const reply = faultStatusReply(fault.status, fault.body, fault.headers);
-      send(res, req, reply);
+      note(reply, send(res, req, reply), fault);
       return finish(reply.status);
     }
     const answer = (reply: { status: number; body?: unknown; headers?: Record<string, string> }) => {
       const sent = send(res, req, reply);
+      note(reply, sent, fault);
       if (sent) options.onExchange?.({
         method,
         base: match.table.prefix,
@@ -286,10 +307,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       return answer(errorReply(rateLimitError(fault.retryAfter ?? 1)));
     }
     if (fault?.kind === 'delay' && fault.when !== 'after') {
-      if (!(await sleep(fault.ms, res, pendingDelays))) return finish(null, 'client-closed');
+      if (!(await sleep(fault.ms, res, pendingDelays))) return cut('client-closed');
     }
     // Handled whatever the client did meanwhile; only the sandbox closing cuts it short.
-    if (fault?.kind === 'late' && !(await sleep(fault.ms, null, pendingDelays))) return finish(null, 'client-closed');
+    if (fault?.kind === 'late' && !(await sleep(fault.ms, null, pendingDelays))) return cut('client-closed');
 
     const reply = await run(() => {
       const caller = route.auth === false ? { userId: botUserId, token: '' } : auth.authenticate(req);
@@ -309,15 +330,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     if (fault?.kind === 'reset-after') {
       req.socket.destroy();
-      return finish(null, 'reset');
+      return cut('reset');
     }
     if (fault?.kind === 'status' && fault.when === 'after') {
       const failed = faultStatusReply(fault.status, fault.body, fault.headers);
-      send(res, req, failed);
+      note(failed, send(res, req, failed), fault);
       return finish(failed.status);
     }
     if (fault?.kind === 'delay' && fault.when === 'after') {
-      if (!(await sleep(fault.ms, res, pendingDelays))) return finish(null, 'client-closed');
+      if (!(await sleep(fault.ms, res, pendingDelays))) return cut('client-closed');
     }
     answer(reply);
   }
