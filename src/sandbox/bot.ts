@@ -12,7 +12,8 @@ import { decodeCursor, paginate } from './pagination.js';
 import { intParam, type Route } from './router.js';
 import { SANDBOX_DEFAULTS } from './defaults.js';
 import { linksOf } from './link-previews.js';
-import type { SandboxStore, StoredMessage } from './store.js';
+import type { StoredMessage } from './records.js';
+import type { SandboxStore } from './store.js';
 
 export const BOT_DEFAULTS = {
   /** What the sandbox signs with unless told otherwise (the bot settings' «Подписи» secret). */

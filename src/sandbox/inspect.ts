@@ -6,7 +6,9 @@ import type { ServerResponse } from 'node:http';
 import { apiError } from './errors.js';
 import { parseFaults, type FaultRegistry } from './faults.js';
 import { intParam, type Route } from './router.js';
-import { apiChat, messageUrl, type SandboxStore, type SandboxStoreEvents, type SeedChat, type SeedUser } from './store.js';
+import { apiChat, messageUrl } from './api-views.js';
+import type { SandboxStoreEvents, SeedChat, SeedUser } from './records.js';
+import type { SandboxStore } from './store.js';
 import type { SandboxLinkPreviews } from './link-previews.js';
 import type { RequestLogEntry, SandboxStats } from './server.js';
 
