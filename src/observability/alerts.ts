@@ -3,7 +3,6 @@
  * failing, one when it recovers), the Russian message text, and the optional heartbeat ping.
  * Sending and the "alerting" flag live with the caller (the pipeline stores it in the ledger).
  */
-import { request } from 'undici';
 import { DateTime } from 'luxon';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
@@ -174,6 +173,8 @@ export async function pingHeartbeat(url: string, options: HeartbeatOptions = {})
   }
   const signals = [AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])];
   try {
+    // Loaded on the first ping, not with the module (see pachca/transport.ts for what undici costs a process).
+    const { request } = await import('undici');
     const res = await request(url, {
       method: 'GET',
       signal: AbortSignal.any(signals),

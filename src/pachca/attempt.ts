@@ -2,8 +2,8 @@
  * One HTTP attempt, bounded by the per-attempt timeout, and what its failure means for a POST:
  * not sent (safe to retry), or ambiguous (the server may have processed it).
  */
-import { request as undiciRequest, type Dispatcher } from 'undici';
 import { abortError } from './bucket.js';
+import type { Transport } from './transport.js';
 
 /** Errors raised before the request left this process: retrying them cannot duplicate anything. */
 const NOT_SENT_CODES = new Set([
@@ -40,7 +40,7 @@ export type AttemptResult =
   | { kind: 'network'; error: Error & { code?: string }; ambiguous: boolean };
 
 export async function attempt(
-dispatcher: Dispatcher,
+transport: Transport,
 token: string,
 ms: number,
 method: string,
@@ -60,15 +60,8 @@ signal?: AbortSignal,
       'user-agent': CLIENT_USER_AGENT,
     };
     if (body !== undefined) headers['content-type'] = 'application/json; charset=utf-8';
-    const res = await undiciRequest(url, {
-      method: method as Dispatcher.HttpMethod,
-      headers,
-      body,
-      signal: ctrl.signal,
-      dispatcher,
-    });
-    const text = await res.body.text();
-    return { kind: 'response', status: res.statusCode, headers: res.headers, text };
+    const res = await transport.send(method, url, headers, body, ctrl.signal);
+    return { kind: 'response', ...res };
   } catch (e) {
     if (signal?.aborted) throw abortError(signal);
     const err = (ctrl.signal.aborted && ctrl.signal.reason instanceof AttemptTimeout ? ctrl.signal.reason : e) as Error & {

@@ -2,7 +2,7 @@
  * The Pachca API client: paced by the token's shared limiter, retried by the documented policy,
  * and careful never to post a message twice (Pachca has no idempotency key).
  */
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { DigestError } from '../errors.js';
 import type { DigestEvents, Emitter } from '../events.js';
 import { backoffDelay, parseRetryAfter, rateLimitWait, sleep } from './backoff.js';
@@ -15,6 +15,7 @@ import {
 } from './defaults.js';
 import { PachcaApiError, redact } from './errors.js';
 import { attempt as attemptOnce, type AttemptResult } from './attempt.js';
+import { dispatcherTransport, nodeTransport, type Transport } from './transport.js';
 import { excerpt, parseJson, pausedError, responseError, throttledHint, unknownOutcome } from './failures.js';
 import { abortError, BucketPausedError, type BucketClass, type CeilingSource, type Permit } from './bucket.js';
 import type { RateLimiter } from './limiter.js';
@@ -55,7 +56,7 @@ export interface PachcaClientOptions {
   /** Sockets to the API (default CLIENT_DEFAULTS.maxConnections); ignored with `dispatcher`. */
   maxConnections?: number;
   events?: Emitter<DigestEvents>;
-  /** An undici dispatcher (proxy, tests). The client then does not create or close its own Agent. */
+  /** An undici dispatcher (proxy, tests), used as given; without it the client keeps its own node:http pool (transport.ts says why). */
   dispatcher?: Dispatcher;
   /** Pacing runs this fraction under the limits (default DEFAULT_SAFETY_MARGIN, 2%). */
   safetyMargin?: number;
@@ -126,8 +127,7 @@ export class PachcaClient {
   readonly readOnly: boolean;
   readonly #token: string;
   readonly #events: Emitter<DigestEvents> | undefined;
-  readonly #dispatcher: Dispatcher;
-  readonly #ownDispatcher: boolean;
+  readonly #transport: Transport;
   readonly #ctx: TokenContext;
   readonly #detach: (() => void) | undefined;
   readonly #landed: LandedFinder;
@@ -170,18 +170,9 @@ export class PachcaClient {
     });
     this.#detach = this.#events ? limiter.attach(this.#events) : undefined;
 
-    if (opts.dispatcher) {
-      this.#dispatcher = opts.dispatcher;
-      this.#ownDispatcher = false;
-    } else {
-      this.#dispatcher = new Agent({
-        connections: opts.maxConnections ?? CLIENT_DEFAULTS.maxConnections ?? 32,
-        connect: { timeout: this.timeouts.connectMs },
-        headersTimeout: this.timeouts.headersMs,
-        bodyTimeout: this.timeouts.bodyMs,
-      });
-      this.#ownDispatcher = true;
-    }
+    this.#transport = opts.dispatcher
+      ? dispatcherTransport(opts.dispatcher)
+      : nodeTransport(opts.maxConnections ?? CLIENT_DEFAULTS.maxConnections ?? 32, this.timeouts);
   }
 
   /** Names this token's budget without the token: the base URL and a hash (for replicas sharing it). */
@@ -366,7 +357,7 @@ export class PachcaClient {
     if (this.#closed) return;
     this.#closed = true;
     this.#detach?.();
-    if (this.#ownDispatcher) await this.#dispatcher.close();
+    await this.#transport.close();
   }
 
   // ---- internals ----
@@ -487,7 +478,7 @@ export class PachcaClient {
       const attemptStart = Date.now();
       let r: AttemptResult;
       try {
-        r = await attemptOnce(this.#dispatcher, this.#token, this.timeouts.requestMs, method, url, bodyText, signal);
+        r = await attemptOnce(this.#transport, this.#token, this.timeouts.requestMs, method, url, bodyText, signal);
       } finally {
         permit.release();
       }

@@ -101,7 +101,7 @@ export interface ClientDefaults {
   /** Safe margin under the documented ~40 KB per message (UTF-8 bytes). */
   maxMessageBytes: number;
   /**
-   * Sockets per client to the API (undici Agent `connections`). Bounded so a fan-out burst
+   * Sockets per client to the API (the keep-alive pool's size, transport.ts). Bounded so a fan-out burst
    * queues in the client instead of flooding the server's accept queue (SYN drops stall for
    * seconds). Optional: older configs omit it.
    */

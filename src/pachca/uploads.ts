@@ -6,7 +6,6 @@
  * upload fails the delivery and never posts a message with files missing.
  */
 import { randomBytes } from 'node:crypto';
-import { request as undiciRequest } from 'undici';
 import { DigestError } from '../errors.js';
 import { backoffDelay, parseRetryAfter, sleep } from './backoff.js';
 import { abortError } from './bucket.js';
@@ -112,6 +111,8 @@ async function postToStorage(params: UploadParams, file: UploadInput, timeoutMs:
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     // No Authorization header: the signed policy is the credential, and the token must not leave for the storage host.
+    // undici only when a message has files: the daemon's plain posts never load it (transport.ts).
+    const { request: undiciRequest } = await import('undici');
     const res = await undiciRequest(params.direct_url, { method: 'POST', headers: { 'content-type': contentType }, body, signal: ctrl.signal });
     const text = await res.body.text();
     if (res.statusCode >= 200 && res.statusCode < 300) return { kind: 'ok' };

@@ -93,13 +93,16 @@ export async function deliver(
   // earlier attempt posted but never recorded: killed after Pachca stored them, or the answer was
   // lost. Pachca has no idempotency key, so each missing part is looked for before it is posted.
   // A forced run re-posts on purpose and is not checked — except a chunk of it whose taker died
-  // mid-way (a shared fan-out), looked for among this run's own posts only.
+  // mid-way (a shared fan-out), and a takeover of it: those look among the re-run's own posts only
+  // (since it began), or the first run's posts of the same texts would pass for the re-run's.
+  const forcedSince = run?.forcedAt?.getTime() ?? (force ? run?.startedAt.getTime() : undefined);
   const recheck: Recheck | null =
     run && (shared?.recheck || (run.attempts > 1 && !force))
       ? {
-          since: force
-            ? run.startedAt.getTime() - RECHECK_CLOCK_SKEW_MS
-            : Math.max(outcome.slot.getTime() - RECHECK_CLOCK_SKEW_MS, previousRun?.finishedAt?.getTime() ?? 0),
+          since:
+            forcedSince !== undefined
+              ? forcedSince - RECHECK_CLOCK_SKEW_MS
+              : Math.max(outcome.slot.getTime() - RECHECK_CLOCK_SKEW_MS, previousRun?.finishedAt?.getTime() ?? 0),
           taken: new Set(run.deliveries.map((d) => d.messageId)),
         }
       : null;

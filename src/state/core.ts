@@ -15,7 +15,7 @@ import type { ClaimOptions, ClaimResult, DeliveredFile, DeliveryRecord, FinishOp
 /** JSON columns are read as text so both dialects hand back the same thing (PostgreSQL would parse jsonb). */
 const RUN_COLUMNS =
   'seq, id, job, slot, status, owner, lease_until, attempts, started_at, finished_at, reason, ' +
-  'CAST(error AS TEXT) AS error, CAST(metrics AS TEXT) AS metrics';
+  'CAST(error AS TEXT) AS error, CAST(metrics AS TEXT) AS metrics, forced_at';
 
 interface RunRow {
   seq: number | string;
@@ -31,6 +31,7 @@ interface RunRow {
   reason: string | null;
   error: string | null;
   metrics: string | null;
+  forced_at: Date | number | null;
 }
 
 interface DeliveryRow {
@@ -130,7 +131,8 @@ export class LedgerStore implements StateStore {
         const taken = await tx.query(
           `UPDATE digest_runs
               SET id = $2, owner = $3, status = 'running', lease_until = $4, attempts = attempts + 1,
-                  started_at = $5, finished_at = NULL, reason = NULL, error = NULL, metrics = NULL
+                  started_at = $5, finished_at = NULL, reason = NULL, error = NULL, metrics = NULL,
+                  forced_at = CASE WHEN $6 = 1 AND status <> 'running' THEN $5 ELSE forced_at END
             WHERE seq = $1
               AND ((status = 'running' AND lease_until < $5)
                 OR status = 'interrupted'
@@ -139,7 +141,8 @@ export class LedgerStore implements StateStore {
           [prev.seq, newRunId(), options.owner, lease, options.now, options.force ? 1 : 0, options.retryFailed ? 1 : 0],
         );
         if (taken.rowCount === 1) {
-          // A forced re-run starts from scratch; a takeover or a retry keeps what was already delivered.
+          // A forced re-run starts from scratch (and says since when, for the takeover of it: forced_at);
+          // a takeover or a retry keeps what was already delivered.
           if (options.force && prev.status !== 'running') {
             await tx.query('DELETE FROM digest_deliveries WHERE run_seq = $1', [prev.seq]);
           }
@@ -461,6 +464,7 @@ function toRecord(r: RunRow, deliveries: DeliveryRecord[]): RunRecord {
     reason: r.reason,
     error: parseJson(r.error) as RunRecord['error'],
     metrics: parseJson(r.metrics),
+    ...(r.forced_at === null || r.forced_at === undefined ? {} : { forcedAt: toDate(r.forced_at) }),
     deliveries,
   };
 }

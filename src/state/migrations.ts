@@ -153,6 +153,14 @@ export const MIGRATIONS: readonly Migration[] = [
     postgres: 'ALTER TABLE digest_deliveries ADD COLUMN files jsonb;',
   },
   FANOUT_MIGRATION,
+  {
+    version: 6,
+    name: 'when a forced re-run of the slot began',
+    // A takeover of a forced re-run must look for its posts from then on, not from the slot (whose first
+    // run posted the same texts). Nullable and added in place: no older run was forced in a way that mattered.
+    sqlite: 'ALTER TABLE digest_runs ADD COLUMN forced_at INTEGER;',
+    postgres: 'ALTER TABLE digest_runs ADD COLUMN forced_at timestamptz;',
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

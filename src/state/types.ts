@@ -46,6 +46,12 @@ export interface RunRecord {
   error: { code: string; message: string; hint?: string } | null;
   /** Metrics snapshot (succeeded runs), the next run's `previous`. */
   metrics: unknown;
+  /**
+   * When a forced re-run (`run-job --force`) of this slot claimed it; kept by a takeover or retry of
+   * that re-run, whose look-ups for unrecorded posts start here, not at the slot (the first run's
+   * posts carry the same texts). Absent when the slot was never forced.
+   */
+  forcedAt?: Date;
   deliveries: DeliveryRecord[];
 }
 

@@ -10,29 +10,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import type { StateStore } from '../../src/state/types.js';
 import type { Spawned } from '../helpers/project.js';
-import { Children, PG, TOKEN, cliEnv, dropPgSchema, logged, openLedger, pgSchema, pgUrl, project, runCli, waitFor } from './helpers.js';
+import { Children, PG, TOKEN, cliEnv, dmFanoutConfig, dropPgSchema, logged, openLedger, peopleCsv, pgSchema, pgUrl, project, runCli, waitFor } from './helpers.js';
 import type { Project } from '../helpers/project.js';
 
 const USERS = 900;
 const REPLICAS = 3;
 
 // Daily at 00:00 UTC with a 25 h deadline: today's midnight is due for every pass of the day.
-const CONFIG = `
-version: 1
-state:
-  url: sqlite:state/unused.db
-  lease: 3s
-jobs:
-  - name: personal
-    schedule: "0 0 * * *"
-    timezone: UTC
-    starting_deadline: 25h
-    source: { type: file, path: people.csv }
-    for_each: metrics.rows
-    template: t.hbs
-    target: { user_id: "{{item.user_id}}" }
-`;
-const csv = ['name,user_id', ...Array.from({ length: USERS }, (_, i) => `Сотрудник ${i},${7_000 + i}`)].join('\n') + '\n';
+const CONFIG = dmFanoutConfig('0 0 * * *');
+const csv = peopleCsv(USERS, 7_000);
 
 function today(): Date {
   const d = new Date();

@@ -5,9 +5,9 @@
  * commit, an answer slower than the client's timeout that lands later, a 429 storm, kill -9
  * between the server's commit and the ledger's record, SIGTERM in the middle). Each cell counts
  * the messages on the server: 0 duplicates and 0 lost. `faultMatrix` registers one ledger's rows
- * (fault-matrix.test.ts: SQLite, every fault; fault-matrix-pg.test.ts: PostgreSQL, the crash
- * faults, where the ledger's claim and record are what decide); the counts go to
- * test-artifacts/<artifact>.json and the console, for the closing note.
+ * (fault-matrix.test.ts: SQLite; fault-matrix-pg.test.ts: PostgreSQL; both every fault); the
+ * counts and each cell's wall time go to test-artifacts/<artifact>.json and the console, for the
+ * closing note.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -72,6 +72,8 @@ interface Cell {
   lost: number;
   runs: number;
   exitCodes: Array<number | null>;
+  /** Wall time of the cell, for keeping the suite's time in view (never asserted). */
+  ms: number;
 }
 /**
  * One ledger's rows of the matrix, as a `describe` (skipped when `enabled` is false). The children
@@ -183,6 +185,7 @@ export function faultMatrix(o: { ledger: LedgerStore; faults: readonly FaultName
 
     async function cell(target: Target, fault: FaultName, slot: string): Promise<Cell> {
       const sb = suite.sandbox;
+      const started = Date.now();
       const codes: Array<number | null> = [];
       let runs = 1;
       sb.faults.add(faultFor(target, fault));
@@ -218,7 +221,7 @@ export function faultMatrix(o: { ledger: LedgerStore; faults: readonly FaultName
         if (r.code !== 0) runs += await rerunUntilDone(target, slot, codes);
       }
       const iso = new Date(slot).toISOString();
-      return { ledger: o.ledger, target, fault, ...count(target, iso), runs, exitCodes: codes };
+      return { ledger: o.ledger, target, fault, ...count(target, iso), runs, exitCodes: codes, ms: Date.now() - started };
     }
 
     it.each(o.faults.map((f) => [f, FAULTS.indexOf(f)] as const))('%s: every target once', async (fault, i) => {

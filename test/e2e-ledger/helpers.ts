@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { startSandbox, type Sandbox, type StoredMessage } from '../../src/sandbox/index.js';
+import { startSandbox, type Sandbox, type SandboxOptions, type StoredMessage } from '../../src/sandbox/index.js';
 import { openStateStore } from '../../src/state/index.js';
 import type { StateStore } from '../../src/state/types.js';
 import { CLI, makeProject, spawnCli as spawnBuiltCli, waitFor, type CliResult, type Project, type Spawned } from '../helpers/project.js';
@@ -142,6 +142,34 @@ export function countBySlot(messages: StoredMessage[]): Map<string, number> {
   return counts;
 }
 
+/**
+ * The personal-digest job of the shared fan-out tests: one DM per row of people.csv (`name,user_id`),
+ * a 3 s lease so a killed process is taken over quickly, and a 25 h starting deadline so every slot of
+ * the day may still start. `job` adds lines to the job (e.g. `catch_up`).
+ */
+export function dmFanoutConfig(schedule: string, job: string[] = []): string {
+  return `
+version: 1
+state:
+  url: sqlite:state/unused.db
+  lease: 3s
+jobs:
+  - name: personal
+    schedule: "${schedule}"
+    timezone: UTC
+    starting_deadline: 25h
+${job.map((l) => `    ${l}\n`).join('')}    source: { type: file, path: people.csv }
+    for_each: metrics.rows
+    template: t.hbs
+    target: { user_id: "{{item.user_id}}" }
+`;
+}
+
+/** people.csv of `dmFanoutConfig`: `users` rows, user ids from `firstUser` on. */
+export function peopleCsv(users: number, firstUser: number): string {
+  return 'name,user_id\n' + Array.from({ length: users }, (_, i) => `Сотрудник ${i},${firstUser + i}\n`).join('');
+}
+
 export function project(config: string, templates: Record<string, string>): Project {
   const files: Record<string, string> = { 'jobs.config.yaml': config };
   for (const [name, text] of Object.entries(templates)) files[`templates/${name}`] = text;
@@ -185,11 +213,11 @@ export interface LedgerSuite {
 }
 
 /**
- * Registers the hooks of a `describe` (call it in the `describe` body): the sandbox is started
- * before its tests and closed after them; after each test the children are killed, ledgers closed,
+ * Registers the hooks of a `describe` (call it in the `describe` body): the sandbox (strict, this
+ * suite's token, `sandboxOptions` besides) is started before its tests and closed after them; after each test the children are killed, ledgers closed,
  * schemas dropped, projects removed and the sandbox reset, in that order.
  */
-export function ledgerSuite(): LedgerSuite {
+export function ledgerSuite(sandboxOptions: Omit<SandboxOptions, 'tokens'> = {}): LedgerSuite {
   let sandbox: Sandbox | undefined;
   const children = new Children();
   const projects: Project[] = [];
@@ -197,7 +225,7 @@ export function ledgerSuite(): LedgerSuite {
   const schemas: string[] = [];
 
   beforeAll(async () => {
-    sandbox = await startSandbox({ tokens: [TOKEN] });
+    sandbox = await startSandbox({ ...sandboxOptions, tokens: [TOKEN] });
   });
   afterAll(async () => {
     await sandbox?.close();

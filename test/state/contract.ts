@@ -181,6 +181,33 @@ export function describeStateStoreContract(name: string, factory: () => Promise<
       expect(sf.run.id).not.toBe(s.id);
     });
 
+    it('a forced re-run is remembered with when it began: a takeover or retry keeps it, the next force renews it', async () => {
+      const a = await store.claim('daily', T0, { owner: 'a', leaseMs: LEASE, now: T0 });
+      expect(a.run.forcedAt).toBeUndefined();
+      await store.finish(a.run.id, { status: 'succeeded', now: at(5_000) });
+
+      const forced = await store.claim('daily', T0, { owner: 'b', leaseMs: LEASE, now: at(HOUR), force: true });
+      expect(forced.run.forcedAt).toEqual(at(HOUR));
+      await store.recordDelivery(forced.run.id, delivery('chat:42#0', 2001, at(HOUR + 1_000)));
+      // The forcing process died: the takeover is the same re-run, so its look-ups start when that began.
+      const taken = await store.claim('daily', T0, { owner: 'c', leaseMs: LEASE, now: at(HOUR + 2 * LEASE) });
+      expect(taken.claimed).toBe(true);
+      expect(taken.run).toMatchObject({ forcedAt: at(HOUR), attempts: 3 });
+      expect(taken.run.deliveries.map((d) => d.messageId)).toEqual([2001]);
+      // A forced claim of an expired lease is a takeover too (deliveries kept, same start).
+      const forcedTakeover = await store.claim('daily', T0, { owner: 'd', leaseMs: LEASE, now: at(HOUR + 4 * LEASE), force: true });
+      expect(forcedTakeover.run).toMatchObject({ forcedAt: at(HOUR), attempts: 4 });
+      expect(forcedTakeover.run.deliveries).toHaveLength(1);
+      await store.finish(forcedTakeover.run.id, { status: 'failed', now: at(HOUR + 5 * LEASE), error: { code: 'E_DELIVERY', message: '503' } });
+      const retry = await store.claim('daily', T0, { owner: 'e', leaseMs: LEASE, now: at(HOUR + 6 * LEASE), retryFailed: true });
+      expect(retry.run.forcedAt).toEqual(at(HOUR));
+      await store.finish(retry.run.id, { status: 'succeeded', now: at(HOUR + 7 * LEASE) });
+      expect((await store.getRun('daily', T0))?.forcedAt).toEqual(at(HOUR));
+
+      const again = await store.claim('daily', T0, { owner: 'f', leaseMs: LEASE, now: at(2 * HOUR), force: true });
+      expect(again.run).toMatchObject({ forcedAt: at(2 * HOUR), deliveries: [] });
+    });
+
     it('a failed slot is re-claimed with retryFailed (deliveries kept) or force (deliveries cleared)', async () => {
       const a = await store.claim('daily', T0, { owner: 'a', leaseMs: LEASE, now: T0 });
       await store.recordDelivery(a.run.id, delivery('chat:42#0', 1001));
