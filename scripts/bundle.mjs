@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 // tsc has run (npm run build): the web client's build options come from the one place that defines them.
 import { CLIENT_ASSET, CLIENT_BUILD_OPTIONS } from '../dist/sandbox/web/client-bundle.js';
 import { CHUNK_WRAPPER } from '../dist/cli/code-cache.js';
@@ -38,9 +38,15 @@ const external = ['better-sqlite3', 'pg', 'pg-native', 'playwright-core', 'undic
 // subcommands, which this CLI has none of, and dotenv loads crypto (with streams) for encrypted
 // .env.vault files: those get their builtin on first use instead.
 const ON_FIRST_USE = { commander: 'child_process', dotenv: 'crypto' };
+// zod's index re-exports every locale's error messages (`z.locales`, 40-odd languages, half of
+// zod's code): nothing here selects one, and zod's default is English (classic/schemas.js imports
+// en.js itself), so the namespace keeps English only.
+const ZOD_LOCALES = /[\\/]node_modules[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/;
 const trimDependencies = {
   name: 'trim-dependencies',
   setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (ZOD_LOCALES.test(args.importer) ? { path: resolve(args.resolveDir, '../locales/en.js'), namespace: 'pd-zod-locales' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'pd-zod-locales' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, loader: 'js', resolveDir: dirname(args.path) }));
     b.onResolve({ filter: /^source-map$/ }, (args) => (/[\\/]node_modules[\\/]handlebars[\\/]/.test(args.importer) ? { path: 'source-map', namespace: 'pd-absent' } : undefined));
     b.onLoad({ filter: /.*/, namespace: 'pd-absent' }, () => ({ contents: "throw new Error('source-map is left out of the bundle');", loader: 'js' }));
     b.onResolve({ filter: /^(node:)?(child_process|crypto)$/ }, (args) => {

@@ -83,5 +83,11 @@ describe.skipIf(!existsSync(bin))('bundled binary: what a dry run loads', () => 
     for (const unused of ['source-map', 'pino', 'thread-stream', 'sonic-boom', 'prom-client', 'jsonata']) {
       expect(packages).not.toContain(unused);
     }
+
+    // zod (ESM, so no package marker above) keeps its English messages only: its index re-exports
+    // 40-odd locales (half its code), which no command selects. esbuild names each locale module's
+    // default export after its file (ru.js → ru_default); English must be there, the others not.
+    const zodLocales = run.chunks.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/^function (en|ru|de|fr|uk|ja|zh_CN)_default\(/gm)].map((m) => m[1]));
+    expect(zodLocales).toEqual(['en']);
   });
 });
