@@ -2,25 +2,15 @@
  * The Pachca API client: paced by the token's shared limiter, retried by the documented policy,
  * and careful never to post a message twice (Pachca has no idempotency key).
  */
-import type { Dispatcher } from 'undici';
 import { DigestError } from '../errors.js';
 import type { DigestEvents, Emitter } from '../events.js';
-import { backoffDelay, parseRetryAfter, rateLimitWait, sleep } from './backoff.js';
-import {
-  CLIENT_DEFAULTS,
-  type BucketLimit,
-  type RateLimitSettings,
-  type RetrySettings,
-  type TimeoutSettings,
-} from './defaults.js';
-import { PachcaApiError, redact } from './errors.js';
-import { attempt as attemptOnce, type AttemptResult } from './attempt.js';
+import { CLIENT_DEFAULTS, type RateLimitSettings, type RetrySettings, type TimeoutSettings } from './defaults.js';
+import type { MessageCallOptions, PachcaClientOptions, RequestOptions, WriteCallOptions } from './client-options.js';
+import { PachcaApiError } from './errors.js';
+import { callApi, classify, type CallContext, type CallSpec, type Query } from './call.js';
 import { dispatcherTransport, nodeTransport, type Transport } from './transport.js';
-import { excerpt, parseJson, pausedError, responseError, throttledHint, unknownOutcome } from './failures.js';
-import { abortError, BucketPausedError, type BucketClass, type CeilingSource, type Permit } from './bucket.js';
 import type { RateLimiter } from './limiter.js';
 import { limiterFor, limiterKey } from './limiter-registry.js';
-import { bucketKey } from './limiter-settings.js';
 import { DEFAULT_PAGE_LIMIT, paginatePages, type PageBody, type PaginateOptions } from './paginate.js';
 import { LandedFinder, type LandedQuery } from './landed.js';
 import { sendParts, type SendMessageOptions } from './send.js';
@@ -38,65 +28,9 @@ import type {
   User,
 } from './types.js';
 
-export type RateLimitOptions = Partial<Omit<RateLimitSettings, 'messageWrite' | 'messageRead' | 'eventHistory' | 'other'>> & {
-  messageWrite?: Partial<BucketLimit>;
-  messageRead?: Partial<BucketLimit>;
-  eventHistory?: Partial<BucketLimit>;
-  other?: Partial<BucketLimit>;
-};
-
-export interface PachcaClientOptions {
-  /** The bot's access token (bot settings, «API» tab). Never logged. */
-  token: string;
-  baseUrl?: string;
-  rateLimits?: RateLimitOptions;
-  retry?: Partial<RetrySettings>;
-  timeouts?: Partial<TimeoutSettings>;
-  maxMessageBytes?: number;
-  /** Sockets to the API (default CLIENT_DEFAULTS.maxConnections); ignored with `dispatcher`. */
-  maxConnections?: number;
-  events?: Emitter<DigestEvents>;
-  /** An undici dispatcher (proxy, tests), used as given; without it the client keeps its own node:http pool (transport.ts says why). */
-  dispatcher?: Dispatcher;
-  /** Pacing runs this fraction under the limits (default DEFAULT_SAFETY_MARGIN, 2%). */
-  safetyMargin?: number;
-  /**
-   * Reads only: every request other than GET fails before it leaves (E_READ_ONLY), whichever
-   * way it is made — typed method, `request()`, a plugin's `ctx.pachca()`. Previews use it.
-   */
-  readOnly?: boolean;
-  /** The token-wide budget, when several processes share one token (default: this process's own). */
-  ceiling?: CeilingSource;
-}
-
-export interface MessageCallOptions extends CallOptions {
-  /**
-   * The chat a `thread` or `user` target lives in, so an ambiguous POST can be checked before it
-   * is retried. Known automatically for discussions and for threads/users posted to before.
-   */
-  dedupeChatId?: number;
-}
-
+export type { MessageCallOptions, PachcaClientOptions, RateLimitOptions, RequestOptions, WriteCallOptions } from './client-options.js';
 export type { SendMessageOptions } from './send.js';
 
-export interface WriteCallOptions extends CallOptions {
-  /** The message's chat, for pacing when this client has not seen the message before. */
-  chatId?: number;
-}
-
-type Query = Record<string, string | number | boolean | undefined | null>;
-
-export interface RequestOptions extends CallOptions {
-  query?: Query;
-  body?: unknown;
-  /** Pacing class; derived from method and path when omitted. */
-  bucket?: BucketClass;
-  /** Chat scope of a messageWrite bucket. */
-  chatId?: number;
-}
-
-/** Statuses retried with backoff (Pachca's documented policy). */
-const RETRY_STATUSES = new Set([500, 502, 503, 504]);
 const CLAIMED_MAX = 10_000;
 
 /** What the process knows about one token, shared by all its clients. */
@@ -119,6 +53,8 @@ function remember<K, V>(m: Map<K, V> | Set<K>, k: K, v?: V, max = CLAIMED_MAX): 
   if (m.size > max) m.delete(m.keys().next().value as K);
 }
 
+export { classify };
+
 export class PachcaClient {
   readonly baseUrl: string;
   readonly retry: RetrySettings;
@@ -128,6 +64,7 @@ export class PachcaClient {
   readonly #token: string;
   readonly #events: Emitter<DigestEvents> | undefined;
   readonly #transport: Transport;
+  readonly #callContext: CallContext;
   readonly #ctx: TokenContext;
   readonly #detach: (() => void) | undefined;
   readonly #landed: LandedFinder;
@@ -173,6 +110,17 @@ export class PachcaClient {
     this.#transport = opts.dispatcher
       ? dispatcherTransport(opts.dispatcher)
       : nodeTransport(opts.maxConnections ?? CLIENT_DEFAULTS.maxConnections ?? 32, this.timeouts);
+    this.#callContext = {
+      token: this.#token,
+      baseUrl: this.baseUrl,
+      transport: this.#transport,
+      limiter,
+      retry: this.retry,
+      requestMs: this.timeouts.requestMs,
+      emit: (event, payload) => this.#emit(event, payload),
+      learn: (method, path, data) => this.#learn(method, path, data),
+      findLanded: (input, q) => this.findLanded(input, q),
+    };
   }
 
   /** Names this token's budget without the token: the base URL and a hash (for replicas sharing it). */
@@ -401,23 +349,8 @@ export class PachcaClient {
     }
   }
 
-  /**
-   * One API call: pacing, attempts, retries, dedupe. 429s are waited out (bounded by
-   * retry.maxRetryAfterMs per wait and retry.maxTotalMs overall); 5xx, connection errors and
-   * timeouts get at most retry.retries retries with full-jitter backoff.
-   */
-  async #call<T>(
-    method: string,
-    path: string,
-    spec: {
-      query?: Query;
-      body?: unknown;
-      bucket: BucketClass;
-      scope?: string;
-      signal?: AbortSignal;
-      dedupe?: { input: CreateMessageInput; chatId: number | undefined };
-    },
-  ): Promise<T> {
+  /** One API call (call.ts), once the client is open and allowed to make it. */
+  async #call<T>(method: string, path: string, spec: CallSpec): Promise<T> {
     if (this.#closed) throw new DigestError('E_DELIVERY', 'PachcaClient is closed', { hint: 'create a new client' });
     if (this.readOnly && method !== 'GET' && method !== 'HEAD') {
       throw new DigestError('E_READ_ONLY', `a read-only Pachca client refused ${method} ${path}: previews never post, edit or delete`, {
@@ -425,189 +358,8 @@ export class PachcaClient {
         hint: 'render and run-job --dry-run only read; run the job without --dry-run to post',
       });
     }
-    const { signal } = spec;
-    const limiter = this.#ctx.limiter;
-    const key = bucketKey(spec.bucket, spec.scope);
-    const url = this.baseUrl + path + queryString(spec.query);
-    const bodyText = spec.body === undefined ? undefined : JSON.stringify(spec.body);
-    const started = Date.now();
-    const deadline = started + this.retry.maxTotalMs;
-    let failures = 0;
-    /** 429 answers in a row on this call. */
-    let rateLimited = 0;
-    /** When the first attempt that may have created the message began. */
-    let ambiguousSince: number | undefined;
-
-    /** When the last attempt that may have created the message ended. */
-    let ambiguousEnd = 0;
-
-    /** Looks before posting again (or giving up): a failed attempt may have created the message. */
-    const check = async (failure: PachcaApiError): Promise<T | undefined> => {
-      const dedupe = spec.dedupe;
-      if (!dedupe || ambiguousSince === undefined) return undefined;
-      // A server slower than our timeout may still be storing it: wait out the settle window first.
-      const settle = ambiguousEnd + (this.retry.settleMs ?? CLIENT_DEFAULTS.retry.settleMs ?? 0) - Date.now();
-      if (settle > 0) await sleep(settle, signal);
-      const found = await this.findLanded(dedupe.input, { since: ambiguousSince, chatId: dedupe.chatId, signal }).catch((e: unknown) => {
-        if (e instanceof DigestError && (e.code === 'E_ABORTED' || e.code === 'E_TIMEOUT')) throw e;
-        throw unknownOutcome(method, path, dedupe.input, failure, e);
-      });
-      if (!found) return undefined;
-      this.#learn(method, path, found);
-      return { data: found } as T;
-    };
-
-    const cls = spec.bucket;
-    for (let attempt = 1; ; attempt++) {
-      if (signal?.aborted) throw abortError(signal);
-      let permit: Permit;
-      try {
-        // A bucket paused by a 429 stays paused for the whole Retry-After (never sent into), but a
-        // call that would wait longer than retry.maxRetryAfterMs (or past its retry.maxTotalMs)
-        // fails at once with the 429 error instead of hanging until some outer timeout.
-        permit = await limiter.acquire(cls, key, signal, { maxPauseMs: this.retry.maxRetryAfterMs, deadline });
-      } catch (e) {
-        if (!(e instanceof BucketPausedError)) throw e;
-        const err = pausedError(this.retry, method, path, e);
-        const found = await check(err);
-        if (found) return found;
-        throw err;
-      }
-      if (permit.waitedMs > 0) this.#emit('pachca:limiter-wait', { bucket: key, waitedMs: permit.waitedMs, class: cls });
-
-      const attemptStart = Date.now();
-      let r: AttemptResult;
-      try {
-        r = await attemptOnce(this.#transport, this.#token, this.timeouts.requestMs, method, url, bodyText, signal);
-      } finally {
-        permit.release();
-      }
-      const durationMs = Date.now() - attemptStart;
-      this.#emit('pachca:request', {
-        method,
-        path,
-        status: r.kind === 'response' ? r.status : 'error',
-        durationMs,
-        bucket: key,
-        attempt,
-        class: cls,
-      });
-
-      let failure: PachcaApiError;
-      let ambiguous: boolean;
-      if (r.kind === 'response') {
-        const { status } = r;
-        if (status === 429) {
-          const now = Date.now();
-          rateLimited++;
-          const retryAfterMs = rateLimitWait(parseRetryAfter(r.headers['retry-after'], now, r.headers['date']), rateLimited, this.retry);
-          // The bucket pauses for the full Retry-After even when that is beyond the cap and this
-          // call gives up below: later calls on it then fail fast too (see acquire above).
-          limiter.onRateLimited(cls, key, retryAfterMs, now, attemptStart);
-          this.#emit('pachca:rate-limited', { method, path, bucket: key, retryAfterMs, class: cls });
-          const maxRetries = this.retry.rateLimitRetries ?? CLIENT_DEFAULTS.retry.rateLimitRetries ?? 3;
-          if (rateLimited > maxRetries) {
-            // A 429 means "not processed": nothing to look for, and nothing more to send into it.
-            throw new PachcaApiError({
-              method,
-              path,
-              status: 429,
-              errors: responseError(this.#token, method, path, r, retryAfterMs).errors,
-              retryAfterMs,
-              message: `Pachca ${method} ${path} answered 429 Too Many Requests ${rateLimited} times in a row; giving up after retry.rateLimitRetries (${maxRetries}) retries`,
-              hint: throttledHint(key, now + retryAfterMs),
-            });
-          }
-          if (retryAfterMs > this.retry.maxRetryAfterMs || now + retryAfterMs > deadline) {
-            const err = responseError(this.#token, method, path, r, retryAfterMs);
-            const found = await check(err);
-            if (found) return found;
-            throw new PachcaApiError({
-              method,
-              path,
-              status: 429,
-              errors: err.errors,
-              retryAfterMs,
-              message: `Pachca ${method} ${path} answered 429 Too Many Requests and asked to wait ${Math.ceil(retryAfterMs / 1000)} s, longer than allowed (retry.maxRetryAfterMs ${this.retry.maxRetryAfterMs} ms, retry.maxTotalMs ${this.retry.maxTotalMs} ms)`,
-              hint: throttledHint(key, now + retryAfterMs),
-            });
-          }
-          continue; // the paused bucket holds the next attempt until Retry-After has passed
-        }
-        limiter.onSuccess();
-        rateLimited = 0;
-        if (status >= 200 && status < 300) {
-          const parsed = parseJson(r.text);
-          if (r.text !== '' && parsed === undefined) {
-            throw new PachcaApiError({
-              method,
-              path,
-              status,
-              bodyExcerpt: excerpt(r.text, this.#token),
-              message: `Pachca ${method} ${path} answered ${status} with a body that is not JSON: ${excerpt(r.text, this.#token)}`,
-              hint: 'the base URL may point at something other than the Pachca API (check PACHCA_BASE_URL / baseUrl)',
-            });
-          }
-          const data = (parsed as { data?: unknown } | undefined)?.data;
-          this.#learn(method, path, data);
-          return parsed as T;
-        }
-        failure = responseError(this.#token, method, path, r);
-        if (!RETRY_STATUSES.has(status)) throw failure;
-        ambiguous = true;
-      } else {
-        failure = new PachcaApiError({
-          method,
-          path,
-          message: `Pachca ${method} ${path}: no answer (${r.error.code ?? r.error.name}: ${redact(r.error.message, this.#token)})`,
-          hint: `check that ${new URL(this.baseUrl).origin} is reachable from here (network, proxy, DNS) and the timeouts are not too small`,
-          cause: r.error,
-        });
-        ambiguous = r.ambiguous;
-      }
-
-      // A failure worth retrying.
-      if (spec.dedupe && ambiguous) {
-        ambiguousSince ??= attemptStart;
-        ambiguousEnd = Date.now();
-      }
-      failures++;
-      const delayMs = backoffDelay(failures, this.retry);
-      if (failures > this.retry.retries || Date.now() + delayMs > deadline) {
-        const found = await check(failure);
-        if (found) return found;
-        throw failure;
-      }
-      this.#emit('pachca:retry', {
-        method,
-        path,
-        attempt,
-        delayMs,
-        reason: r.kind === 'response' ? `status ${r.status}` : (r.error.code ?? r.error.name),
-      });
-      await sleep(delayMs, signal);
-      const found = await check(failure);
-      if (found) return found;
-    }
+    return callApi<T>(this.#callContext, method, path, spec);
   }
-
-}
-
-/** Pacing class from the method and path (Pachca's documented limit groups). */
-export function classify(method: string, path: string): BucketClass {
-  const p = path.split('?')[0]!;
-  // The documented ~5 per 2 s is for reading the history; deleting a handled event is an ordinary call.
-  if (/^\/webhooks\/events\b/.test(p)) return method === 'GET' ? 'eventHistory' : 'other';
-  if (/^\/messages(\/\d+)?$/.test(p)) return method === 'GET' ? 'messageRead' : 'messageWrite';
-  return 'other';
-}
-
-function queryString(q: Query | undefined): string {
-  if (!q) return '';
-  const sp = new URLSearchParams();
-  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== null) sp.append(k, String(v));
-  const s = sp.toString();
-  return s ? `?${s}` : '';
 }
 
 function dropUndefined<T extends object>(o: T): Partial<T> {

@@ -12,7 +12,8 @@ import { decodeCursor, paginate } from './pagination.js';
 import { intParam, type Route } from './router.js';
 import { SANDBOX_DEFAULTS } from './defaults.js';
 import { linksOf } from './link-previews.js';
-import type { SandboxStore, StoredMessage } from './store.js';
+import type { StoredMessage } from './records.js';
+import type { SandboxStore } from './store.js';
 
 export const BOT_DEFAULTS = {
   /** What the sandbox signs with unless told otherwise (the bot settings' «Подписи» secret). */
@@ -97,7 +98,8 @@ export class SandboxBot {
         return [];
       }
       const domain = this.unfurlDomains.find((d) => host === d || host.endsWith(`.${d}`));
-      return domain ? [{ url, domain }] : [];
+      // `skip` (required by WebhookLink): the author hid the preview, i.e. posted with link_preview: false.
+      return domain ? [{ url, domain, skip: m.link_preview === false }] : [];
     });
     if (links.length === 0) return;
     this.emit('message_link_shared', { type: 'message', event: 'link_shared', chat_id: m.chat_id, message_id: m.id, links, user_id: m.user_id, created_at: m.created_at });

@@ -2,7 +2,7 @@
  * Every default of the sandbox in one place. Seed data is what `pachca-digest sandbox` shows on a
  * fresh start; tests usually pass their own `chats`/`users` so ids in assertions are explicit.
  */
-import type { SeedChat, SeedUser } from './store.js';
+import type { SeedChat, SeedUser } from './records.js';
 
 export const API_BASE_PATH = '/api/shared/v1';
 export const INSPECT_BASE_PATH = '/__sandbox';

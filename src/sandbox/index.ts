@@ -6,7 +6,8 @@ export { startSandbox } from './server.js';
 export { PREVIEW_NOTICE, type SandboxMode } from './auth.js';
 export type { Sandbox, SandboxOptions, SandboxStats, SandboxExchange, RequestLogEntry, RouteMount } from './server.js';
 export { SandboxBot, BOT_DEFAULTS, type WebhookEvent, type DeliveryAttempt } from './bot.js';
-export { SandboxStore, apiMessage, apiChat, messageUrl } from './store.js';
+export { SandboxStore } from './store.js';
+export { apiMessage, apiChat, messageUrl } from './api-views.js';
 export { SandboxUploads, UPLOAD_DEFAULTS, STORAGE_BASE_PATH, FILES_BASE_PATH, type StoredUpload } from './uploads.js';
 export { SandboxLinkPreviews, linksOf, type StoredLinkPreview } from './link-previews.js';
 export type {
@@ -19,7 +20,7 @@ export type {
   StoredFile,
   ChatKind,
   SandboxStoreEvents,
-} from './store.js';
+} from './records.js';
 export type { Fault, FaultKind, FaultMatch, FaultSpec, ActiveFault } from './faults.js';
 export { DOCUMENTED_LIMITS } from './rate-limit.js';
 export type { SandboxRateLimits, SandboxRateLimitsOption, BucketName, LimitName, BucketLimit } from './rate-limit.js';

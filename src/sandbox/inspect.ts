@@ -6,7 +6,9 @@ import type { ServerResponse } from 'node:http';
 import { apiError } from './errors.js';
 import { parseFaults, type FaultRegistry } from './faults.js';
 import { intParam, type Route } from './router.js';
-import { apiChat, messageUrl, type SandboxStore, type SandboxStoreEvents, type SeedChat, type SeedUser } from './store.js';
+import { apiChat, messageUrl } from './api-views.js';
+import type { SandboxStoreEvents, SeedChat, SeedUser } from './records.js';
+import type { SandboxStore } from './store.js';
 import type { SandboxLinkPreviews } from './link-previews.js';
 import type { RequestLogEntry, SandboxStats } from './server.js';
 
@@ -93,7 +95,8 @@ export function inspectRoutes(d: InspectDeps): Route[] {
         if (typeof b.content !== 'string' || b.content.trim() === '') throw apiError(400, 'content', 'blank', 'content is required');
         const person = b.user_id === undefined ? store.users().find((u) => !u.bot) : store.user(Number(b.user_id));
         if (!person) throw apiError(404, 'user_id', 'not_found', `user ${String(b.user_id ?? '(a person)')} does not exist`);
-        const m = store.createMessage({ entity_type: 'discussion', entity_id: chat.id, chat_id: chat.id, content: b.content, user_id: person.id });
+        if (b.link_preview !== undefined && typeof b.link_preview !== 'boolean') throw apiError(400, 'link_preview', 'invalid', 'link_preview must be a boolean');
+        const m = store.createMessage({ entity_type: 'discussion', entity_id: chat.id, chat_id: chat.id, content: b.content, user_id: person.id, link_preview: b.link_preview ?? null });
         return json({ data: { ...m, url: messageUrl(store.origin, m.chat_id, m.id) } }, 201);
       },
     },

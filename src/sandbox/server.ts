@@ -1,6 +1,6 @@
 /**
- * The sandbox HTTP server: node:http, a route table per area, and the request pipeline every
- * API call goes through — faults, auth, rate limit, handler — recorded in a capped log.
+ * The sandbox HTTP server: node:http, a route table per area; every API call goes through the
+ * request pipeline (pipeline.ts: faults, auth, rate limit, handler), recorded in a capped log.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,14 +9,17 @@ import { apiRoutes } from './api.js';
 import { SandboxBot } from './bot.js';
 import { API_BASE_PATH, INSPECT_BASE_PATH, SANDBOX_DEFAULTS } from './defaults.js';
 import { PREVIEW_NOTICE, TokenAuth, type SandboxMode } from './auth.js';
-import { apiError, rateLimitError, SandboxHttpError } from './errors.js';
-import { errorReply, faultStatusReply, readBody, run, send, sleep, unhandledBody } from './http.js';
+import { apiError, SandboxHttpError } from './errors.js';
+import { errorReply, readBody, run, send, unhandledBody } from './http.js';
 import { FaultRegistry, type Fault } from './faults.js';
 import { inspectRoutes } from './inspect.js';
 import { RateLimiter, resolveRateLimits, type SandboxRateLimits, type SandboxRateLimitsOption } from './rate-limit.js';
 import { compileRoutes, matchRoute, type RequestContext, type Route, type RouteTable } from './router.js';
 import { RequestLog, type RequestLogEntry, type SandboxExchange, type SandboxStats } from './request-log.js';
-import { SandboxStore, type SeedChat, type SeedUser } from './store.js';
+import type { SeedChat, SeedUser } from './records.js';
+import { SandboxStore } from './store.js';
+import { exchangeRecorder } from './exchange-recorder.js';
+import { handleApiRequest, type PipelineDeps } from './pipeline.js';
 
 export type { RequestLogEntry, SandboxExchange, SandboxStats };
 import { createWebRoutes, type WebOptions } from './web/index.js';
@@ -164,6 +167,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     requestLog.reset();
   };
 
+  const pipeline: PipelineDeps = {
+    now,
+    botUserId,
+    auth,
+    limiter,
+    store,
+    faults,
+    requestLog,
+    record,
+    pendingDelays,
+    recorder: exchangeRecorder(),
+    ...(options.onExchange ? { onExchange: options.onExchange } : {}),
+  };
+
   let tables: RouteTable[] = [];
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -226,100 +243,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       return;
     }
 
-    // ---- API pipeline ----
-    const route = match?.route ?? null;
-    const entry: RequestLogEntry = {
-      seq: requestLog.nextSeq(),
-      time: new Date(started).toISOString(),
-      method,
-      path: url.pathname + url.search,
-      endpoint: route?.label ?? null,
-      status: null,
-      outcome: 'answered',
-      bucket: route?.bucket ?? null,
-      limitedBy: null,
-      chatId: null,
-      fault: null,
-      durationMs: 0,
-    };
-    const finish = (status: number | null, outcome: RequestLogEntry['outcome'] = 'answered') => {
-      entry.status = status;
-      entry.outcome = outcome;
-      entry.durationMs = Math.max(0, now() - started);
-      record(entry);
-    };
-
-    if (!match || !route) {
-      const reply = errorReply(apiError(404, 'path', 'not_found', `No route for ${method} ${url.pathname}`, url.pathname));
-      send(res, req, reply);
-      return finish(reply.status);
-    }
-
-    const chatId = route.chatOf?.(ctx);
-    entry.chatId = chatId ?? null;
-    const fault = faults.take({ method, path: url.pathname, apiPath: match.path, chatId });
-    entry.fault = fault?.kind ?? null;
-
-    if (fault?.kind === 'reset-before') {
-      req.socket.destroy();
-      return finish(null, 'reset');
-    }
-    if (fault?.kind === 'status' && fault.when !== 'after') {
-      const reply = faultStatusReply(fault.status, fault.body, fault.headers);
-      send(res, req, reply);
-      return finish(reply.status);
-    }
-    const answer = (reply: { status: number; body?: unknown; headers?: Record<string, string> }) => {
-      const sent = send(res, req, reply);
-      if (sent) options.onExchange?.({
-        method,
-        base: match.table.prefix,
-        template: route.label.slice(route.label.indexOf(' ') + 1),
-        path: match.path,
-        query: url.search,
-        request: { contentType: req.headers['content-type'] ?? null, userAgent: req.headers['user-agent'] ?? null, body: rawBody.toString('utf8') },
-        response: { status: reply.status, contentType: sent['content-type'] ?? null, headers: sent, body: reply.body },
-      });
-      finish(reply.status);
-    };
-    if (fault?.kind === 'rate-limit') {
-      return answer(errorReply(rateLimitError(fault.retryAfter ?? 1)));
-    }
-    if (fault?.kind === 'delay' && fault.when !== 'after') {
-      if (!(await sleep(fault.ms, res, pendingDelays))) return finish(null, 'client-closed');
-    }
-    // Handled whatever the client did meanwhile; only the sandbox closing cuts it short.
-    if (fault?.kind === 'late' && !(await sleep(fault.ms, null, pendingDelays))) return finish(null, 'client-closed');
-
-    const reply = await run(() => {
-      const caller = route.auth === false ? { userId: botUserId, token: '' } : auth.authenticate(req);
-      ctx.userId = caller.userId;
-      ctx.tokenKey = caller.token;
-      if (limiter) {
-        const scope = route.bucket === 'messageWrite' ? (chatId !== undefined ? store.writeScope(chatId) : (route.writeScopeOf?.(ctx) ?? 'chat:?')) : null;
-        const r = limiter.admit(caller.token, route.bucket, scope, now());
-        if (!r.ok) {
-          entry.limitedBy = r.limit;
-          throw rateLimitError(r.retryAfterSec);
-        }
-      }
-      return route.handle(ctx);
-    });
-    if ('stream' in reply) return finish(200);
-
-    if (fault?.kind === 'reset-after') {
-      req.socket.destroy();
-      return finish(null, 'reset');
-    }
-    if (fault?.kind === 'status' && fault.when === 'after') {
-      const failed = faultStatusReply(fault.status, fault.body, fault.headers);
-      send(res, req, failed);
-      return finish(failed.status);
-    }
-    if (fault?.kind === 'delay' && fault.when === 'after') {
-      if (!(await sleep(fault.ms, res, pendingDelays))) return finish(null, 'client-closed');
-    }
-    answer(reply);
+    return handleApiRequest(pipeline, { req, res, ctx, match, url, method, started, rawBody });
   }
 
   const sandbox: Sandbox = {

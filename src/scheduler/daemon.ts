@@ -8,7 +8,6 @@
  * purely, stays as the safety net: whichever wakes first runs the due slots; the other finds
  * nothing due.
  */
-import { createTask, validate as nodeCronValidate, type ScheduledTask } from 'node-cron';
 import { DigestError } from '../errors.js';
 import type { JobConfig } from '../config/index.js';
 import type { DigestEmitter } from '../events.js';
@@ -16,6 +15,8 @@ import type { Logger } from '../observability/index.js';
 import type { StateStore } from '../state/index.js';
 import { dueSlots, startedRunAction, withinStartingDeadline } from './due.js';
 import { nextSlot, parseCron, type CronSchedule } from './index.js';
+import { CronWakeups } from './cron-wake.js';
+import { RunPool } from './run-pool.js';
 
 export interface DaemonRunResult {
   status: string;
@@ -68,13 +69,13 @@ export class Daemon {
   readonly #opts: Required<Pick<DaemonOptions, 'maxSleepMs' | 'shutdownGraceMs' | 'maxCatchUp' | 'maxConcurrentRuns' | 'sweepIntervalMs'>> & DaemonOptions;
   #states = new Map<string, JobState>();
   /** node-cron wake-ups, one per distinct (schedule, time zone). */
-  #cronTasks = new Map<string, ScheduledTask>();
+  readonly #cron: CronWakeups;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #retryTimers = new Set<ReturnType<typeof setTimeout>>();
   #inflight = new Set<Promise<unknown>>();
-  #active = 0;
+  /** At most maxConcurrentRuns runs at once; a run waiting for a place counts as running for the overlap policies. */
+  readonly #pool: RunPool;
   #lastSweep = 0;
-  #waiting: Array<() => void> = [];
   #stopped = false;
   #runSeq = 0;
   /** Slots after this passed while the loop was running: on time, not missed. */
@@ -83,6 +84,8 @@ export class Daemon {
 
   constructor(options: DaemonOptions) {
     this.#opts = { ...DAEMON_DEFAULTS, ...options };
+    this.#cron = new CronWakeups(() => this.#tick());
+    this.#pool = new RunPool(this.#opts.maxConcurrentRuns);
     this.#watchingSince = this.now;
     this.#setJobs(options.jobs);
   }
@@ -105,7 +108,7 @@ export class Daemon {
   async start(): Promise<void> {
     await this.#catchUp();
     if (this.#stopped) return;
-    this.#startCronTasks();
+    this.#cron.start();
     this.#tick();
   }
 
@@ -131,7 +134,7 @@ export class Daemon {
       if (prev.job.schedule === s.job.schedule && prev.job.timezone === s.job.timezone) s.next = prev.next;
     }
     if (!this.#stopped) {
-      this.#startCronTasks();
+      this.#cron.start();
       this.#tick();
     }
   }
@@ -143,7 +146,7 @@ export class Daemon {
    */
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#stopCronTasks();
+    this.#cron.stop();
     if (this.#timer) clearTimeout(this.#timer);
     for (const t of this.#retryTimers) clearTimeout(t);
     this.#retryTimers.clear();
@@ -166,42 +169,15 @@ export class Daemon {
 
   #setJobs(jobs: JobConfig[]): void {
     const now = this.now;
-    this.#stopCronTasks();
+    this.#cron.stop();
     this.#states = new Map();
     for (const job of jobs) {
       if (!job.enabled) continue;
       const schedule = parseCron(job.schedule);
       const state: JobState = { job, schedule, next: nextSlot(schedule, job.timezone, now), handled: now, running: new Map(), unclaimed: new Set(), catchUpPending: false };
-      // One node-cron task per schedule and zone, not per job: a firing only wakes the loop, and each
-      // task runs its own timer every second (a thousand jobs on one schedule were a thousand timers).
-      const key = `${job.schedule}\u0000${job.timezone}`;
-      if (this.#opts.nodeCron !== false && !this.#cronTasks.has(key) && nodeCronValidate(job.schedule)) {
-        // Not started here: start() and reload() arm them, so a constructed-but-idle daemon owns no timers.
-        this.#cronTasks.set(
-          key,
-          createTask(job.schedule, () => this.#tick(), {
-            name: `pachca-digest:${job.name}`,
-            timezone: job.timezone,
-            // Late firings are harmless (the loop decides what is due); no console warnings.
-            suppressMissedWarning: true,
-          }),
-        );
-      }
+      if (this.#opts.nodeCron !== false) this.#cron.add(job);
       this.#states.set(job.name, state);
     }
-  }
-
-  #startCronTasks(): void {
-    for (const task of this.#cronTasks.values()) {
-      void task.start();
-      // The loop's own timer keeps the process alive; node-cron's must not hold it open after stop().
-      task.unref();
-    }
-  }
-
-  #stopCronTasks(): void {
-    for (const task of this.#cronTasks.values()) void task.destroy();
-    this.#cronTasks.clear();
   }
 
   /**
@@ -377,7 +353,8 @@ export class Daemon {
     const id = ++this.#runSeq;
     const controller = new AbortController();
     s.running.set(id, controller);
-    const p = this.#acquire(controller.signal)
+    const p = this.#pool
+      .acquire(controller.signal)
       // Stopping means no new claims: a run still waiting for a place does not start.
       .then(() => (controller.signal.aborted || this.#stopped ? { status: 'cancelled' } : this.#opts.run(job, slot, { signal: controller.signal, retryFailed })))
       .then((r) => {
@@ -397,46 +374,12 @@ export class Daemon {
         if (!this.#stopped) (this.#states.get(job.name) ?? s).unclaimed.add(slot.getTime());
       })
       .finally(() => {
-        this.#release();
+        this.#pool.release();
         s.running.delete(id);
         this.#inflight.delete(p);
       });
     this.#inflight.add(p);
     if (awaitIt) await p;
-  }
-
-  /**
-   * Runs wait here for one of `maxConcurrentRuns` places: a thousand jobs due in the same minute
-   * then queue instead of all holding sources, renders and sockets at once. A waiting run counts
-   * as running for the overlap policies, and a cancelled one leaves the queue without running.
-   */
-  #acquire(signal: AbortSignal): Promise<void> {
-    if (this.#active < this.#opts.maxConcurrentRuns) {
-      this.#active++;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const entry = () => {
-        signal.removeEventListener('abort', onAbort);
-        this.#active++;
-        resolve();
-      };
-      const onAbort = () => {
-        const i = this.#waiting.indexOf(entry);
-        if (i >= 0) this.#waiting.splice(i, 1);
-        // Resolve so the caller sees the abort and skips the run; it never took a place.
-        this.#active++;
-        resolve();
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#waiting.push(entry);
-    });
-  }
-
-  #release(): void {
-    this.#active--;
-    const next = this.#waiting.shift();
-    if (next) next();
   }
 
   async #recordSkipped(job: JobConfig, slot: Date, reason: string): Promise<void> {

@@ -3,7 +3,8 @@
  * `unfurl:` rule, the rule's job renders WITHOUT posting (a dry run: no claim, no ledger) and the
  * service adds a preview card with `POST /messages/{id}/link_previews`. Pachca fails the whole
  * request when one entry is bad, so each URL gets its own request: one failed render or one
- * rejected preview never costs the others. Links no rule matches are ignored.
+ * rejected preview never costs the others. Links no rule matches, and links whose preview the
+ * author hid (`skip: true`: the bot must not add one), are ignored.
  */
 import type { JobConfig, LoadedConfig, UnfurlRule } from '../config/index.js';
 import type { DigestEmitter } from '../events.js';
@@ -17,7 +18,8 @@ export interface LinkSharedEvent {
   event: 'link_shared';
   chat_id: number;
   message_id: number;
-  links: Array<{ url: string; domain: string }>;
+  /** `skip`: the author hid the preview of this link; the bot must not add one. */
+  links: Array<{ url: string; domain: string; skip: boolean }>;
   user_id: number;
   created_at: string;
   webhook_timestamp: number;
@@ -62,6 +64,10 @@ export async function handleLinkShared(deps: UnfurlDeps, event: LinkSharedEvent)
     const url = link?.url;
     if (typeof url !== 'string' || seen.has(url)) continue;
     seen.add(url);
+    if (link.skip === true) {
+      result.ignored.push(url);
+      continue;
+    }
     const hit = firstMatch(rules, url);
     const job = hit && deps.config.jobs.find((j) => j.name === hit.rule.job);
     if (!hit || !job) {

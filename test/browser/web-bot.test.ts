@@ -70,7 +70,7 @@ if (chromium.skip) {
       await page.click('.composer-send');
       // The sandbox (as Pachca) tells the Unfurl bot about the link.
       const event = await waitFor(() => sb.bot.events().find((e) => e.event_type === 'message_link_shared'));
-      expect(event.payload.links).toEqual([{ url: link, domain: 'bi.example.ru' }]);
+      expect(event.payload.links).toEqual([{ url: link, domain: 'bi.example.ru', skip: false }]);
       const messageId = event.payload.message_id as number;
       await page.locator(`#message-${messageId}`).waitFor();
       expect(await page.locator(`#message-${messageId} .preview`).count()).toBe(0);

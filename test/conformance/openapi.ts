@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
 import type { SandboxExchange } from '../../src/sandbox/index.js';
@@ -55,7 +55,7 @@ export class OpenApiConformance {
     const doc = parse(readFileSync(specPath, 'utf8')) as Node;
     this.spec = (opts.quirks === false ? doc : applySchemaQuirks(doc)) as Node;
     // strict off: OpenAPI's own keywords (example, x-*, discriminator…) sit inside the schemas.
-    this.#ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, logger: false });
+    this.#ajv = new Ajv({ strict: false, allErrors: true, verbose: true, validateSchema: false, logger: false });
     addFormats(this.#ajv);
     this.#ajv.addSchema(absoluteRefs({ $id: SPEC_ID, components: this.spec.components }) as Node);
   }
@@ -68,7 +68,36 @@ export class OpenApiConformance {
     let fn = this.#compiled.get(schema);
     if (!fn) this.#compiled.set(schema, (fn = this.#ajv.compile(absoluteRefs(schema) as Node)));
     if (fn(value)) return [];
-    return (fn.errors ?? []).map((e) => `${where}${e.instancePath || ''} ${e.message ?? e.keyword}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`);
+    return this.#explain(fn.errors ?? [], where);
+  }
+
+  /**
+   * Ajv's errors as lines. A failed anyOf/oneOf would list every branch's errors (a webhook
+   * payload has ten branches): it is told as one line and the errors of its closest branch.
+   */
+  #explain(errors: ErrorObject[], where: string): string[] {
+    const unions = errors.filter((e) => (e.keyword === 'anyOf' || e.keyword === 'oneOf') && Array.isArray(e.parentSchema?.[e.keyword]) && !('passingSchemas' in e.params && e.params.passingSchemas));
+    const under = (path: string, root: string) => path === root || path.startsWith(`${root}/`);
+    const out: string[] = [];
+    for (const e of errors) {
+      const at = `${where}${e.instancePath || ''}`;
+      // Part of an enclosing union (Ajv reports a union after its branches' errors): told by it.
+      const enclosed = unions.some(
+        (u) => u !== e && under(e.instancePath, u.instancePath) && (!unions.includes(e) || e.instancePath !== u.instancePath || errors.indexOf(u) > errors.indexOf(e)),
+      );
+      if (enclosed) continue;
+      if (!unions.includes(e)) {
+        out.push(`${at} ${e.message ?? e.keyword}${e.params && Object.keys(e.params).length > 0 ? ` ${JSON.stringify(e.params)}` : ''}`);
+        continue;
+      }
+      const branches = e.parentSchema![e.keyword] as Node[];
+      const tries = branches.map((b, i) => ({ name: typeof b.$ref === 'string' ? b.$ref.split('/').pop()! : `#${i}`, problems: this.#validate(b, e.data, at) }));
+      // Closest: fewest errors, a branch of another kind (its `type`/`event` enum fails) last.
+      const score = (problems: string[]) => problems.length + 100 * problems.filter((p) => /^\/[^/\s]+ must be equal to (one of the allowed values|constant)/.test(p.slice(at.length))).length;
+      const closest = tries.reduce((a, b) => (score(b.problems) < score(a.problems) ? b : a));
+      out.push(`${at} matches none of the ${branches.length} schemas of ${e.keyword}; the closest is ${closest.name}:`, ...closest.problems.map((p) => `  ${p}`));
+    }
+    return out;
   }
 
   #parameters(method: string, template: string): Parameter[] {
@@ -153,6 +182,34 @@ export class OpenApiConformance {
     }
     if (!/^application\/json\b/i.test(contentType ?? '')) return [`response content-type ${contentType} is not application/json`];
     return this.#validate(schema, body, `response.${status}`);
+  }
+
+  /** Whether the spec (or a quirk) says what `status` answers to this operation look like. */
+  documentsStatus(method: string, template: string, status: number): boolean {
+    const responses = this.operation(method, template)?.responses ?? {};
+    return String(status) in responses || 'default' in responses || undocumentedStatus(method, template, status) !== null;
+  }
+
+  /**
+   * Problems of a multipart form sent to the direct upload URL (the spec's `POST /direct_url`):
+   * the content type, and the form's text fields (the file as a string) against its schema.
+   */
+  checkMultipartRequest(template: string, x: Pick<SandboxExchange, 'request'> & { request: { truncated?: true } }): string[] {
+    const media = this.operation('POST', template)?.requestBody?.content?.['multipart/form-data'];
+    if (!media) return [`POST ${template} takes no multipart/form-data body in the spec`];
+    const boundary = /^multipart\/form-data;.*\bboundary="?([^";]+)"?/i.exec(x.request.contentType ?? '')?.[1];
+    if (!boundary) return [`request content-type ${x.request.contentType} is not multipart/form-data with a boundary`];
+    const form: Record<string, string> = {};
+    for (const part of x.request.body.split(`--${boundary}`).slice(1)) {
+      const headEnd = part.indexOf('\r\n\r\n');
+      if (headEnd < 0) continue;
+      const name = /\bname="([^"]*)"/i.exec(part.slice(0, headEnd))?.[1];
+      if (name === undefined) continue;
+      form[name] = part.slice(headEnd + 4).replace(/\r\n$/, '');
+    }
+    // A body cut by the recorder (a big file) still has every field: the file part comes last.
+    if (x.request.truncated && form.file === undefined && /\bname="file"/.test(x.request.body)) form.file = '';
+    return this.#validate(media.schema ?? {}, form, 'request.form');
   }
 
   /** Problems of one exchange: the answer always, the request when our client sent it. */

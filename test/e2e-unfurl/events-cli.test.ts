@@ -97,6 +97,23 @@ describe('link_shared through the events command', () => {
     expect(sandbox.bot.events().length).toBe(before);
   });
 
+  it('a link whose preview its author hid (link_preview: false → skip: true) gets no card', async () => {
+    const link = 'https://bi.example.ru/sales/daily?date=2026-11-28';
+    const posted = await fetch(`${sandbox.origin}/__sandbox/chats/101/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: `Без превью: ${link}`, link_preview: false }),
+    });
+    expect(posted.status).toBe(201);
+    const message = ((await posted.json()) as { data: { id: number } }).data;
+    const [event] = sandbox.bot.events().filter((e) => e.payload.message_id === message.id);
+    expect(event!.payload.links).toEqual([{ url: link, domain: 'bi.example.ru', skip: true }]);
+    const r = await runCli(['events'], { cwd: p.dir, env: { PACHCA_TOKEN: TOKEN, PACHCA_API_URL: sandbox.baseUrl, PACHCA_DIGEST_STATE: `sqlite://${p.dir}/state.db` }, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(sandbox.linkPreviews.get(message.id)).toEqual([]);
+    expect(sandbox.bot.events().filter((e) => e.payload.message_id === message.id)).toHaveLength(0);
+  });
+
   it('the events command prunes handled event keys older than a week, and keeps newer ones', async () => {
     const url = `sqlite://${p.dir}/prune.db`;
     let store = await openStateStore(url, { baseDir: p.dir });

@@ -65,7 +65,7 @@ describe('unfurl on the sandbox', () => {
       event: 'link_shared',
       chat_id: 101,
       message_id: msg!.id,
-      links: links.map((url) => ({ url, domain: 'bi.example.ru' })),
+      links: links.map((url) => ({ url, domain: 'bi.example.ru', skip: false })),
       user_id: 1,
       created_at: new Date().toISOString(),
       webhook_timestamp: Math.floor(Date.now() / 1000),

@@ -35,6 +35,22 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
+/** A whole MessageWebhookPayload (the spec's shape): an event type the router does not handle. */
+const messageNew = (id: number) => ({
+  type: 'message',
+  event: 'new',
+  id,
+  entity_type: 'discussion',
+  entity_id: 101,
+  content: 'Привет',
+  user_id: 2,
+  created_at: new Date().toISOString(),
+  url: `https://app.pachca.com/chats/101?message=${id}`,
+  chat_id: 101,
+  parent_message_id: null,
+  thread: null,
+});
+
 async function setup(storeUrl = 'sqlite::memory:') {
   const sandbox: Sandbox = await startSandbox({ tokens: ['bot-token'], web: false, bot: { deliveryRetryMs: 50 } });
   cleanup.push(() => sandbox.close());
@@ -102,7 +118,7 @@ describe('button actions end to end (poll mode)', () => {
     const s = await setup();
     const m = await post(s);
     s.sandbox.bot.emit('button_click', { type: 'button', event: 'click', message_id: m.id, trigger_id: 't-x', data: 'pd1|r|sales|x|0|chat:101|deadbeef', user_id: 1, chat_id: 101 });
-    s.sandbox.bot.emit('message_new', { type: 'message', event: 'new', id: 5, content: 'hi' });
+    s.sandbox.bot.emit('message_new', messageNew(5));
     const before = s.sandbox.store.message(m.id)!.content;
     const r = await drainHistory(s.client, s.router);
     expect(r).toMatchObject({ handled: 1, ignored: 1, deleted: 2 });
@@ -111,7 +127,7 @@ describe('button actions end to end (poll mode)', () => {
 
   it('a backlog of 500 events drains within the history limit with at most one 429', async () => {
     const s = await setup();
-    for (let i = 0; i < 500; i++) s.sandbox.bot.emit('message_new', { type: 'message', event: 'new', id: i });
+    for (let i = 1; i <= 500; i++) s.sandbox.bot.emit('message_new', messageNew(i));
     const r = await drainHistory(s.client, s.router);
     expect(r.deleted).toBe(500);
     expect(s.sandbox.bot.events()).toHaveLength(0);

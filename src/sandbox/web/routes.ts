@@ -13,7 +13,7 @@ import { SANDBOX_DEFAULTS } from '../defaults.js';
 import { FILES_BASE_PATH } from '../uploads.js';
 import type { Reply, RequestContext, Route } from '../router.js';
 import type { RouteMount, Sandbox } from '../server.js';
-import type { StoredMessage } from '../store.js';
+import type { StoredMessage } from '../records.js';
 import { clientJs } from './client-bundle.js';
 import { FAVICON_SVG, PAGE_CSS, pageHtml } from './page.js';
 import type { WebJobInfo, WebJobRunResponse, WebJobRunResult, WebMessage, WebState, WebStatsResponse } from './types.js';
