@@ -130,8 +130,10 @@ jobs:
     expect(failed.length, diag()).toBeGreaterThanOrEqual(2);
     for (const f of failed) {
       expect(f.error.code).toBe('E_TEMPLATE');
-      expect(f.error.message).toMatch(/ran past the job's timeout/);
-      expect(f.durationMs).toBeGreaterThanOrEqual(900);
+      // A quiet machine can fill the render's 5,000,000-character cap before the 1 s budget runs out:
+      // either bound stops the run, and neither lets it run past the timeout.
+      expect(f.error.message).toMatch(/ran past the job's timeout|produced more than 5,000,000 characters/);
+      if (/timeout/.test(f.error.message)) expect(f.durationMs).toBeGreaterThanOrEqual(900);
       expect(f.durationMs).toBeLessThan(3_500);
     }
     // A render blocks the loop for at most the job's 1 s: every probe answered (get() gives up at 3 s).
