@@ -3,9 +3,10 @@
 // count, not a timing: it cannot flake on a loaded machine (timings live in bench/startup.mjs).
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { moduleProbe } from '../helpers/module-probe.js';
 
 const root = resolve(__dirname, '../..');
 const bin = join(root, 'dist/bin/pachca-digest.js');
@@ -15,7 +16,7 @@ interface Loaded {
   stdout: string;
   /** Node builtins the run loaded (beyond what `node -e 0` has). */
   builtins: string[];
-  /** Packages outside the bundle the run required (the externals: drivers, undici, resvg). */
+  /** What the run required through Node's loader (the externals: drivers, undici, resvg, and builtins). */
   requests: string[];
   /** dist/bin files the run evaluated. */
   chunks: string[];
@@ -24,31 +25,12 @@ interface Loaded {
 function dryRun(): Loaded {
   const dir = mkdtempSync(join(tmpdir(), 'pd-startup-'));
   try {
-    const report = join(dir, 'report.json');
-    const preload = join(dir, 'probe.cjs');
-    writeFileSync(
-      preload,
-      [
-        "const Module = require('node:module');",
-        'const before = new Set(process.moduleLoadList);',
-        'const requests = []; const chunks = new Set();',
-        'const load = Module._load;',
-        'Module._load = function (request, parent) {',
-        "  if (!request.startsWith('.') && !request.startsWith('/') && !request.startsWith('node:')) requests.push(request);",
-        '  return load.apply(this, arguments);',
-        '};',
-        "process.on('exit', () => {",
-        "  for (const f of Object.keys(require.cache)) if (f.includes('/dist/bin/')) chunks.add(f);",
-        "  const builtins = process.moduleLoadList.filter((m) => !before.has(m) && m.startsWith('NativeModule ')).map((m) => m.slice(13));",
-        `  require('node:fs').writeFileSync(${JSON.stringify(report)}, JSON.stringify({ builtins, requests, chunks: [...chunks] }));`,
-        '});',
-      ].join('\n'),
-    );
+    const probe = moduleProbe(dir);
     const env = { ...process.env };
     for (const name of ['PACHCA_TOKEN', 'PACHCA_API_URL', 'PACHCA_DIGEST_CONFIG', 'PACHCA_DIGEST_STATE', 'NODE_OPTIONS']) delete env[name];
-    const r = spawnSync(process.execPath, ['-r', preload, bin, 'run-job', 'daily-sales', '--dry-run'], { cwd: root, env, encoding: 'utf8' });
-    const data = JSON.parse(readFileSync(report, 'utf8')) as Omit<Loaded, 'status' | 'stdout'>;
-    return { status: r.status, stdout: r.stdout, ...data };
+    const r = spawnSync(process.execPath, ['-r', probe.preload, bin, 'run-job', 'daily-sales', '--dry-run'], { cwd: root, env, encoding: 'utf8' });
+    const { builtins, requests, chunks } = probe.read();
+    return { status: r.status, stdout: r.stdout, builtins, requests, chunks };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,6 +13,7 @@ import { Agent } from 'undici';
 import { PachcaClient } from '../../src/pachca/index.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { clientFor, freshToken, recorder } from './helpers.js';
+import { moduleProbe } from '../helpers/module-probe.js';
 
 let sb: Sandbox;
 beforeAll(async () => {
@@ -106,31 +107,18 @@ describe('the bundled CLI delivering', () => {
         join(dir, 'jobs.config.yaml'),
         ['version: 1', 'state:', '  url: sqlite:state.db', 'jobs:', '  - name: j', '    schedule: "0 9 * * *"', '    timezone: UTC', '    source: { type: static, data: { n: 5 } }', '    template: t.hbs', '    target: { chat_id: 102 }', ''].join('\n'),
       );
-      const report = join(dir, 'report.json');
-      const probe = join(dir, 'probe.cjs');
-      writeFileSync(
-        probe,
-        [
-          "const Module = require('node:module');",
-          'const requests = []; let wasm = 0;',
-          'const load = Module._load;',
-          'Module._load = function (request) { requests.push(request); return load.apply(this, arguments); };',
-          'const M = WebAssembly.Module; WebAssembly.Module = function (...a) { wasm++; return new M(...a); };',
-          'const c = WebAssembly.compile; WebAssembly.compile = function (...a) { wasm++; return c.apply(this, a); };',
-          `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(report)}, JSON.stringify({ requests, wasm })));`,
-        ].join('\n'),
-      );
+      const probe = moduleProbe(dir);
       const token = freshToken();
       sb.acceptToken(token);
       const env: NodeJS.ProcessEnv = { ...process.env, PACHCA_TOKEN: token, PACHCA_API_URL: sb.baseUrl };
       for (const name of ['PACHCA_DIGEST_CONFIG', 'PACHCA_DIGEST_STATE', 'NODE_OPTIONS']) delete env[name];
-      const child = spawn(process.execPath, ['-r', probe, bin, 'run-job', 'j', '--slot', '2026-12-01T09:00:00Z'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['-r', probe.preload, bin, 'run-job', 'j', '--slot', '2026-12-01T09:00:00Z'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
       let err = '';
       child.stderr.on('data', (d) => (err += d));
       const code = await new Promise<number | null>((r) => child.on('close', r));
       expect(code, err).toBe(0);
       expect(sb.store.messages(102).filter((m) => m.content.startsWith('Итог'))).toHaveLength(1);
-      const seen = JSON.parse(readFileSync(report, 'utf8')) as { requests: string[]; wasm: number };
+      const seen = probe.read();
       expect(seen.requests.filter((r) => r === 'undici' || r.startsWith('undici/'))).toEqual([]);
       expect(seen.wasm).toBe(0);
     } finally {
