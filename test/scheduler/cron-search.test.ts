@@ -1,5 +1,5 @@
 /**
- * nextMatchingWall and prevMatchingWall are one search walking either way (cron.ts). Checked here
+ * nextMatchingWall and prevMatchingWall are one search walking either way (cron-match.ts). Checked here
  * against a second-by-second brute force (seconds fields, carries across minute, hour, day, month
  * and year) and on sparse schedules whose answer is years away (leap days).
  */
