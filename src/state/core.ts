@@ -1,48 +1,20 @@
 /**
  * The run ledger's algorithms, written once over a SqlDriver (driver.ts). sqlite.ts and postgres.ts only open a
- * connection and adapt statements; every rule about claims, takeovers, retention and schema versions lives here.
+ * connection and adapt statements; every rule about claims, takeovers, retention and schema versions lives here
+ * (retention's SQL in retention.ts, the reading of run rows in run-rows.ts).
  * Features that need their own tables (event dedupe, monitors, replicas) add a migration to migrations.ts and
  * methods that use `this.db` the same way.
  */
 import { DigestError } from '../errors.js';
-import { toDate, toDateOrNull, type SqlDriver, type SqlExecutor } from './driver.js';
+import { toDate, type SqlDriver, type SqlExecutor } from './driver.js';
 import { LATEST_VERSION, MIGRATIONS, MIGRATIONS_TABLE, migrationsTableDdl } from './migrations.js';
-import { checkDate, closedError, newRunId, parseJson, sortDeliveries, stateError, toJson, unknownRunError } from './shared.js';
+import { checkDate, closedError, newRunId, stateError, toJson, unknownRunError } from './shared.js';
 import { interactionLedger, type InteractionLedger } from './interactions.js';
 import { fanoutLedger, type FanoutLedger } from './fanout.js';
-import type { ClaimOptions, ClaimResult, DeliveredFile, DeliveryRecord, FinishOptions, RunRecord, ReplicaState, RunStatus, StateStore } from './types.js';
+import type { ClaimOptions, ClaimResult, DeliveryRecord, FinishOptions, RunRecord, ReplicaState, RunStatus, StateStore } from './types.js';
+import { RUN_COLUMNS, loadBySeq, one, withDeliveries, type RunRow } from './run-rows.js';
+import { PRUNE, PRUNED_KEY, prunedUpTo, refusePruned } from './retention.js';
 
-/** JSON columns are read as text so both dialects hand back the same thing (PostgreSQL would parse jsonb). */
-const RUN_COLUMNS =
-  'seq, id, job, slot, status, owner, lease_until, attempts, started_at, finished_at, reason, ' +
-  'CAST(error AS TEXT) AS error, CAST(metrics AS TEXT) AS metrics, forced_at';
-
-interface RunRow {
-  seq: number | string;
-  id: string;
-  job: string;
-  slot: Date | number;
-  status: RunStatus;
-  owner: string;
-  lease_until: Date | number;
-  attempts: number;
-  started_at: Date | number;
-  finished_at: Date | number | null;
-  reason: string | null;
-  error: string | null;
-  metrics: string | null;
-  forced_at: Date | number | null;
-}
-
-interface DeliveryRow {
-  run_seq: number | string;
-  key: string;
-  message_id: number | string;
-  chat_id: number | string | null;
-  url: string | null;
-  delivered_at: Date | number;
-  files: string | null;
-}
 
 export class LedgerStore implements StateStore {
   private closed = false;
@@ -351,50 +323,8 @@ export class LedgerStore implements StateStore {
   }
 }
 
-/**
- * Retention. Per job, a finished run goes when it is beyond the newest `keep` or was RECORDED (finished, else
- * started) before `olderThan` — by when it happened, not by its slot, so a backfilled old slot is not deleted the
- * moment it succeeds (and then posted again). Never deleted: running runs, the job's newest run (catch-up starts
- * from it) and its newest success (the next run's `previous`). Deliveries go with their run (FK cascade).
- */
-const PRUNE = `
-  DELETE FROM digest_runs WHERE seq IN (
-    SELECT seq FROM (
-      SELECT seq, status, slot, coalesce(finished_at, started_at) AS recorded,
-             row_number() OVER (PARTITION BY job ORDER BY slot DESC) AS rn,
-             max(CASE WHEN status = 'succeeded' THEN slot END) OVER (PARTITION BY job) AS last_ok
-        FROM digest_runs
-    ) ranked
-    WHERE status <> 'running'
-      AND rn > 1
-      AND NOT (status = 'succeeded' AND slot = last_ok)
-      AND (rn > $1 OR recorded < $2)
-  ) RETURNING job, slot`;
-
-/**
- * Per job, the newest slot retention ever deleted. A slot at or before it with no record may have run already:
- * claiming it again could post it twice, so only `force` does.
- */
-const PRUNED_KEY = 'ledger:pruned-up-to:';
 /** `replica:<group>:<owner>` rows: processes sharing one token's budget (see replicaBeat). */
 const REPLICA_KEY = 'replica:';
-
-async function prunedUpTo(q: SqlExecutor, job: string): Promise<number | null> {
-  const r = await q.query<{ value: string }>('SELECT value FROM digest_flags WHERE key = $1', [PRUNED_KEY + job]);
-  return r.rows[0] ? Number(r.rows[0].value) : null;
-}
-
-async function refusePruned(q: SqlExecutor, job: string, slot: Date): Promise<void> {
-  const upTo = await prunedUpTo(q, job);
-  if (upTo === null || slot.getTime() > upTo) return;
-  const known = await q.query('SELECT 1 AS one FROM digest_runs WHERE job = $1 AND slot = $2', [job, slot]);
-  if (known.rows.length > 0) return;
-  throw new DigestError(
-    'E_STATE',
-    `slot ${slot.toISOString()} of "${job}" is at or before ${new Date(upTo).toISOString()}, where retention already removed runs from the ledger: it may have run, and running it again could post it twice`,
-    { hint: 'pass --force to run it anyway, or raise state.retention (runs / days) so the ledger remembers longer' },
-  );
-}
 
 async function appliedVersions(q: SqlExecutor): Promise<Set<number>> {
   const r = await q.query<{ version: number | string }>(`SELECT version FROM ${MIGRATIONS_TABLE}`);
@@ -411,60 +341,4 @@ function newerSchemaError(where: string, found: number): DigestError {
         'Using it with this one could lose or repeat digests, so nothing was run.',
     },
   );
-}
-
-async function one(q: SqlExecutor, sql: string, params: unknown[]): Promise<RunRecord | null> {
-  const r = await q.query<RunRow>(sql, params);
-  return r.rows[0] ? (await withDeliveries(q, r.rows))[0]! : null;
-}
-
-function loadBySeq(q: SqlExecutor, seq: number | string): Promise<RunRecord | null> {
-  return one(q, `SELECT ${RUN_COLUMNS} FROM digest_runs WHERE seq = $1`, [seq]);
-}
-
-async function withDeliveries(q: SqlExecutor, rows: RunRow[]): Promise<RunRecord[]> {
-  const bySeq = new Map<string, DeliveryRecord[]>();
-  // Chunked: one IN list per 500 runs keeps every statement within both databases' parameter limits.
-  for (let i = 0; i < rows.length; i += 500) {
-    const chunk = rows.slice(i, i + 500);
-    const list = chunk.map((_, j) => `$${j + 1}`).join(', ');
-    const r = await q.query<DeliveryRow>(
-      `SELECT run_seq, key, message_id, chat_id, url, delivered_at, CAST(files AS TEXT) AS files FROM digest_deliveries WHERE run_seq IN (${list})`,
-      chunk.map((row) => row.seq),
-    );
-    for (const d of r.rows) {
-      const k = String(d.run_seq);
-      let found = bySeq.get(k);
-      if (!found) bySeq.set(k, (found = []));
-      const files = d.files ? (parseJson(d.files) as DeliveredFile[] | null) : null;
-      found.push({
-        key: d.key,
-        messageId: Number(d.message_id),
-        chatId: d.chat_id === null ? null : Number(d.chat_id),
-        url: d.url,
-        deliveredAt: toDate(d.delivered_at),
-        ...(files && files.length > 0 ? { files } : {}),
-      });
-    }
-  }
-  return rows.map((row) => toRecord(row, sortDeliveries(bySeq.get(String(row.seq)) ?? [])));
-}
-
-function toRecord(r: RunRow, deliveries: DeliveryRecord[]): RunRecord {
-  return {
-    id: r.id,
-    job: r.job,
-    slot: toDate(r.slot),
-    status: r.status,
-    owner: r.owner,
-    leaseUntil: toDate(r.lease_until),
-    attempts: Number(r.attempts),
-    startedAt: toDate(r.started_at),
-    finishedAt: toDateOrNull(r.finished_at),
-    reason: r.reason,
-    error: parseJson(r.error) as RunRecord['error'],
-    metrics: parseJson(r.metrics),
-    ...(r.forced_at === null || r.forced_at === undefined ? {} : { forcedAt: toDate(r.forced_at) }),
-    deliveries,
-  };
 }
