@@ -6,7 +6,8 @@
 import type { JobConfig } from '../config/index.js';
 import { collectSources } from '../sources/index.js';
 import { baseContext, planMessages, type Plan, type RenderContext } from './plan.js';
-import { httpAgent, periodFor, type RunnerDeps } from './run.js';
+import type { RunnerDeps } from './run.js';
+import { httpAgent, periodFor } from './run-inputs.js';
 
 export interface Replanned {
   context: RenderContext;

@@ -2,8 +2,6 @@
  * One run of one job for one slot: claim → collect → render → deliver → record.
  * Every way of running (daemon, `run-job`, `run-due`, the sandbox's "Run now") goes through here.
  */
-import { createRequire } from 'node:module';
-import type { Dispatcher } from 'undici';
 import { DigestError } from '../errors.js';
 import type { DigestEmitter } from '../events.js';
 import type { JobConfig, LoadedConfig } from '../config/index.js';
@@ -11,17 +9,17 @@ import type { Logger } from '../observability/index.js';
 import type { PachcaClient } from '../pachca/index.js';
 import type { RunRecord, StateStore } from '../state/index.js';
 import { withLedgerRetry } from '../state/index.js';
-import type { Period } from '../sources/index.js';
 import { collectSources } from '../sources/index.js';
-import { computePeriod, latestSlot, parseCron, toZonedIso } from '../scheduler/index.js';
-import { isEmptyValue, splitPath } from '../util/index.js';
+import { isEmptyValue } from '../util/index.js';
 import { baseContext, planItemCount, planMessages, planSize, streamMessages, streamPlan, type Plan, type PlannedMessage, type RenderContext } from './plan.js';
-import { SHARE_MIN_ITEMS, deliverShared, helpFanout, publishablePlan, shareable } from './shared.js';
+import { SHARE_MIN_ITEMS, deliverShared, helpWith, publishablePlan, shareable } from './shared.js';
 import { deliver } from './deliver.js';
 import { afterRun } from './after-run.js';
 import { scrubError, throwIfAborted, toDigestError } from './errors.js';
 import { renderAttachments } from '../attachments/index.js';
 import { notifyGate, runMonitor } from './monitor.js';
+import { httpAgent, periodFor } from './run-inputs.js';
+import { skipIfValue } from './skip-if.js';
 
 export type RunStatus = 'succeeded' | 'failed' | 'skipped' | 'interrupted' | 'already-done' | 'in-progress';
 
@@ -69,16 +67,8 @@ export interface RunRequest {
   renderFiles?: boolean;
 }
 
-const require = createRequire(import.meta.url);
-let sharedAgent: Dispatcher | undefined;
-/** One keep-alive agent for all HTTP sources; undici is loaded only when a source asks for it. */
-export function httpAgent(): Dispatcher {
-  if (!sharedAgent) {
-    const { Agent } = require('undici') as typeof import('undici');
-    sharedAgent = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 10_000 } });
-  }
-  return sharedAgent;
-}
+// Re-exported: run.js is where other modules and tests have always imported them from.
+export { httpAgent, periodFor } from './run-inputs.js';
 
 /**
  * One run of a job for a slot, to its end: claim, collect, render, deliver, record, and then what
@@ -334,57 +324,6 @@ async function runPipeline(deps: RunnerDeps, req: RunRequest): Promise<RunOutcom
 }
 
 /**
- * The value `skip_if` looks at. A path through a null parent (an optional source that failed)
- * is "no data"; a key that does not exist is a mistake in the config, and must not silently
- * skip every digest from now on.
- */
-function skipIfValue(job: JobConfig, context: RenderContext): unknown {
-  const path = job.skipIf!;
-  let cur: unknown = context;
-  const parts = splitPath(path);
-  for (let i = 0; i < parts.length; i++) {
-    if (cur === null) return null;
-    const key = parts[i]!;
-    if (typeof cur !== 'object' || !(key in (cur as object))) {
-      const seen = parts.slice(0, i).join('.') || 'the context';
-      const keys = cur !== null && typeof cur === 'object' ? Object.keys(cur as object) : [];
-      throw new DigestError('E_SOURCE', `skip_if: "${path}" is not in the data (${seen} has no "${key}")`, {
-        location: { ...job.position, path: `${job.position.path}.skip_if` },
-        hint: keys.length
-          ? `${seen} has: ${keys.slice(0, 12).join(', ')}. Fix the path; \`pachca-digest render ${job.name} --json\` shows the data.`
-          : `Fix the path; \`pachca-digest render ${job.name} --json\` shows the data.`,
-      });
-    }
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return cur;
-}
-
-/**
- * The slot runs elsewhere: help with its fan-out if it is shared, within this job's timeout. The
- * outcome stays `in-progress` (the claimant finishes the run) with what this process delivered.
- */
-async function helpWith(deps: RunnerDeps, job: JobConfig, slot: Date, store: StateStore, outcome: RunOutcome, outer: AbortSignal | undefined): Promise<void> {
-  const controller = new AbortController();
-  const timeout = setTimeout(() => controller.abort(new DigestError('E_TIMEOUT', `helping with ${job.name} exceeded the job's timeout`)), job.timeoutMs);
-  timeout.unref?.();
-  const onOuterAbort = () => controller.abort(outer?.reason);
-  outer?.addEventListener('abort', onOuterAbort, { once: true });
-  const helperOutcome = { ...outcome, delivered: [] as RunOutcome['delivered'] };
-  try {
-    const helped = await helpFanout(deps, job, slot, store, controller.signal, Date.now() + job.timeoutMs, helperOutcome);
-    if (helped && helped.chunks > 0) {
-      outcome.delivered = helperOutcome.delivered;
-      outcome.reason = `${outcome.reason}; this process delivered ${helped.sent} of its messages (${helped.chunks} chunk(s) of the shared fan-out)`;
-      deps.events.emit('run:helped', { job: job.name, slot, owner: outcome.existing?.owner ?? '', chunks: helped.chunks, messages: helped.sent });
-    }
-  } finally {
-    clearTimeout(timeout);
-    outer?.removeEventListener('abort', onOuterAbort);
-  }
-}
-
-/**
  * A slot older than retention may have been run and pruned already: the ledger cannot tell, so claiming it could
  * post it a second time. Refused unless forced (nothing is claimed or posted).
  */
@@ -401,19 +340,6 @@ function retentionRefusal(config: LoadedConfig, job: JobConfig, slot: Date, now:
 function ledgerRetryLog(log: Logger, op: string) {
   return (err: unknown, delayMs: number, attempt: number) =>
     log.warn({ op, attempt, retryInMs: delayMs, err: err instanceof Error ? err.message : String(err) }, 'run ledger unavailable: retrying');
-}
-
-/** The run's reporting window, in the job's time zone. */
-export function periodFor(job: JobConfig, slot: Date, lastSuccessSlot: Date | null): Period {
-  const schedule = parseCron(job.schedule);
-  const previousSlot = latestSlot(schedule, job.timezone, new Date(slot.getTime() - 1));
-  const { start, end } = computePeriod(job.period, {
-    slot,
-    previousSlot,
-    timeZone: job.timezone,
-    lastSuccessSlot,
-  });
-  return { start, end, startIso: toZonedIso(start, job.timezone), endIso: toZonedIso(end, job.timezone), timezone: job.timezone };
 }
 
 /** Attachments of each fan-out item, rendered once and shared by its targets; their notes go into the message. */

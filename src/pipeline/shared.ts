@@ -18,7 +18,8 @@ import { deliver } from './deliver.js';
 import { ProgressReporter, unsubscribedUsers } from './fanout.js';
 import { baseContext, planItemCount, streamMessages, streamPlan, type RenderContext } from './plan.js';
 import { throwIfAborted, toDigestError } from './errors.js';
-import { periodFor, type RunOutcome, type RunnerDeps } from './run.js';
+import type { RunOutcome, RunnerDeps } from './run.js';
+import { periodFor } from './run-inputs.js';
 
 /** Fan-outs of fewer items stay in one process: the ledger round-trips would cost more than they split. */
 export const SHARE_MIN_ITEMS = 200;
@@ -217,6 +218,30 @@ export async function helpFanout(
     if (signal.aborted) return null;
     deps.logger.warn({ job: job.name, slot: slot.toISOString(), err: toDigestError(err, signal).message }, 'a chunk of a shared fan-out failed');
     return null;
+  }
+}
+
+/**
+ * The slot runs elsewhere: help with its fan-out if it is shared, within this job's timeout. The
+ * outcome stays `in-progress` (the claimant finishes the run) with what this process delivered.
+ */
+export async function helpWith(deps: RunnerDeps, job: JobConfig, slot: Date, store: StateStore, outcome: RunOutcome, outer: AbortSignal | undefined): Promise<void> {
+  const controller = new AbortController();
+  const timeout = setTimeout(() => controller.abort(new DigestError('E_TIMEOUT', `helping with ${job.name} exceeded the job's timeout`)), job.timeoutMs);
+  timeout.unref?.();
+  const onOuterAbort = () => controller.abort(outer?.reason);
+  outer?.addEventListener('abort', onOuterAbort, { once: true });
+  const helperOutcome = { ...outcome, delivered: [] as RunOutcome['delivered'] };
+  try {
+    const helped = await helpFanout(deps, job, slot, store, controller.signal, Date.now() + job.timeoutMs, helperOutcome);
+    if (helped && helped.chunks > 0) {
+      outcome.delivered = helperOutcome.delivered;
+      outcome.reason = `${outcome.reason}; this process delivered ${helped.sent} of its messages (${helped.chunks} chunk(s) of the shared fan-out)`;
+      deps.events.emit('run:helped', { job: job.name, slot, owner: outcome.existing?.owner ?? '', chunks: helped.chunks, messages: helped.sent });
+    }
+  } finally {
+    clearTimeout(timeout);
+    outer?.removeEventListener('abort', onOuterAbort);
   }
 }
 
