@@ -5,16 +5,15 @@
  *
  * Time is read only through the injected `now` and waited only through the global `setTimeout`,
  * so fake-timer tests drive it completely. The arithmetic lives in bucket.ts, a bucket's queue and
- * adaptive rate in limiter-queue.ts.
+ * adaptive rate in limiter-queue.ts, serving that queue (permits, the pump and its timer) in
+ * limiter-pump.ts.
  */
 import type { DigestEmitter, DigestEvents } from '../events.js';
 import {
   abortError,
   bucketAvailableAt,
-  bucketCancel,
   bucketPause,
   bucketRefill,
-  bucketRelease,
   bucketTake,
   type AcquireOptions,
   type BucketClass,
@@ -23,7 +22,8 @@ import {
 } from './bucket.js';
 import { CLIENT_DEFAULTS, type AdaptiveSettings, type RateLimitSettings } from './defaults.js';
 import { mergeRateLimits, validateRateLimits } from './limiter-settings.js';
-import { adaptiveFactor, markServed, newBucket, nextWaiter, pausedTooLong, type AnyClass, type Bucket, type Waiter } from './limiter-queue.js';
+import { adaptiveFactor, newBucket, pausedTooLong, type AnyClass, type Bucket } from './limiter-queue.js';
+import { enqueue, permit, pump, type PumpHost } from './limiter-pump.js';
 
 /**
  * Pacing runs this fraction under the configured rate: Pachca's limits are approximate and its
@@ -72,6 +72,12 @@ export class RateLimiter {
   /** Breaker open until this time (0: closed). */
   #breakerUntil = 0;
   readonly ceiling: CeilingSource;
+  /** What serving a bucket's queue (limiter-pump.ts) asks of this limiter. */
+  readonly #host: PumpHost = {
+    now: () => this.now(),
+    ratePerMs: (b, now) => this.ratePerMs(b.cls, now, b.key),
+    capacity: (b, now) => this.capacity(b.cls, b.key, now),
+  };
 
   constructor(opts: LimiterOptions = {}) {
     this.#settings = mergeRateLimits(CLIENT_DEFAULTS.rateLimits, opts.rateLimits);
@@ -289,32 +295,10 @@ export class RateLimiter {
     if (b.queue.length === 0 && from === undefined) {
       if (bucketAvailableAt(b.state, now, this.ratePerMs(cls, now, key), this.capacity(cls, key, now)) <= now) {
         bucketTake(b.state);
-        return Promise.resolve(this.#permit(b, 0));
+        return Promise.resolve(permit(b, this.#host, 0));
       }
     }
-    return new Promise<Permit>((resolve, reject) => {
-      const w: Waiter = { resolve, reject, enqueuedAt: now, blockedAt: b.blocked, cleanup: () => {}, limits, from };
-      if (signal) {
-        const onAbort = () => {
-          const i = b.queue.indexOf(w);
-          if (i >= 0) b.queue.splice(i, 1);
-          reject(abortError(signal));
-          this.#pump(b);
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        w.cleanup = () => signal.removeEventListener('abort', onAbort);
-      }
-      b.queue.push(w);
-      if (from === undefined) this.#pump(b);
-      else if (!b.deferred) {
-        // After every promise continuation of this turn (each caller's way here), before any timer.
-        b.deferred = true;
-        process.nextTick(() => {
-          b.deferred = false;
-          this.#pump(b);
-        });
-      }
-    });
+    return enqueue(b, this.#host, now, signal, limits, from);
   }
 
   #adaptive(): AdaptiveSettings {
@@ -395,60 +379,8 @@ export class RateLimiter {
     }
   }
 
-  #permit(b: Bucket, waitedMs: number): Permit {
-    let done = false;
-    return {
-      waitedMs,
-      release: () => {
-        if (done) return;
-        done = true;
-        const now = this.now();
-        bucketRelease(b.state, now, this.ratePerMs(b.cls, now, b.key), this.capacity(b.cls, b.key, now));
-        this.#pump(b);
-      },
-      cancel: () => {
-        if (done) return;
-        done = true;
-        bucketCancel(b.state);
-        this.#pump(b);
-      },
-    };
-  }
-
   #pump(b: Bucket): void {
-    const now = this.now();
-    while (b.queue.length) {
-      const at = bucketAvailableAt(b.state, now, this.ratePerMs(b.cls, now, b.key), this.capacity(b.cls, b.key, now));
-      if (at > now) b.blocked++;
-      if (at === Infinity) {
-        // A full burst is in flight: the next release pumps again.
-        if (b.timer) clearTimeout(b.timer);
-        b.timer = null;
-        return;
-      }
-      if (at > now) {
-        const when = Math.ceil(at);
-        if (b.timer && b.timerAt <= when) return;
-        if (b.timer) clearTimeout(b.timer);
-        b.timerAt = when;
-        b.timer = setTimeout(() => {
-          b.timer = null;
-          this.#pump(b);
-        }, Math.max(1, when - now));
-        return;
-      }
-      bucketTake(b.state);
-      const w = b.queue.splice(nextWaiter(b), 1)[0]!;
-      markServed(b, w.from);
-      w.cleanup();
-      // The deferral to the end of the turn is not a wait: on a loaded machine it can span a
-      // millisecond, and reporting it would show pacing where there was none.
-      w.resolve(this.#permit(b, w.blockedAt === b.blocked ? 0 : now - w.enqueuedAt));
-    }
-    if (b.timer) {
-      clearTimeout(b.timer);
-      b.timer = null;
-    }
+    pump(b, this.#host);
   }
 }
 
