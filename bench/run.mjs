@@ -110,6 +110,9 @@ if (results.charts) {
   lines.push(`| Peak RSS rendering ${c.charts} charts (whole process) | **${c.peakRssMb} MB** | ≤ 200 MB |`);
   if (b && !b.skipped) lines.push(`| — the same chart in headless Chromium (Debian's, playwright-core) | p50 ${b.p50Ms} ms / p95 ${b.p95Ms} ms per chart, browser launch ${b.launchMs} ms, browser RSS ${b.rssMb} MB | |`);
 }
+// Findings the numbers cannot carry (what was tried, where time goes) are kept by hand beside this script.
+const notes = join(root, 'bench/NOTES.md');
+if (existsSync(notes)) lines.push('', '## Notes', '', readFileSync(notes, 'utf8').trimEnd());
 lines.push('', '## Raw figures', '', '```json', JSON.stringify(results, null, 2), '```', '');
 if (only.length === 0 || previous) {
   writeFileSync(join(root, 'BENCHMARKS.md'), lines.join('\n'));
