@@ -126,16 +126,26 @@ export class RateLimiter {
   /** Requests per ms a bucket runs at right now (margin, breaker and its adaptive factor applied). */
   ratePerMs(cls: AnyClass, now = this.now(), key?: string): number {
     const slow = this.breakerOpen(now) ? this.#settings.breakerSlowdown : 1;
-    const b = key !== undefined ? this.#buckets.get(key) : undefined;
-    const f = (b ? this.#factor(b, now) : 1) * (cls === 'token' ? this.#tokenShare : 1);
-    return (this.#settings[cls].perSecond * (1 - this.#margin) * slow * f) / 1000;
+    return this.#rate(cls, key !== undefined ? this.#buckets.get(key) : undefined, now, slow);
   }
 
   /** A bucket's capacity; a lowered rate lowers the burst with it (a smaller server burst). */
   capacity(cls: AnyClass, key?: string, now = this.now()): number {
-    const b = key !== undefined ? this.#buckets.get(key) : undefined;
-    const f = (b ? this.#factor(b, now) : 1) * (cls === 'token' ? this.#tokenShare : 1);
+    const f = this.#scale(cls, key !== undefined ? this.#buckets.get(key) : undefined, now);
     return Math.max(1, Math.floor(this.#settings[cls].burst * f));
+  }
+
+  /**
+   * The one rate formula, with the breaker's slowdown given: settling buckets when the breaker
+   * opens or closes needs the rate on one side of that change, which ratePerMs would move.
+   */
+  #rate(cls: AnyClass, b: Bucket | undefined, now: number, slow: number): number {
+    return (this.#settings[cls].perSecond * (1 - this.#margin) * slow * this.#scale(cls, b, now)) / 1000;
+  }
+
+  /** What lowers a bucket below its configured rate and burst: its adaptive factor and, for the token-wide bucket, this replica's share. */
+  #scale(cls: AnyClass, b: Bucket | undefined, now: number): number {
+    return (b ? this.#factor(b, now) : 1) * (cls === 'token' ? this.#tokenShare : 1);
   }
 
   /** This process's part of the token-wide budget (1: all of it); replicas sending at once split it. */
@@ -352,8 +362,7 @@ export class RateLimiter {
     for (const b of this.#buckets.values()) {
       if (at <= b.state.updatedAt) continue;
       const slow = this.#breakerUntil > 0 ? this.#settings.breakerSlowdown : 1;
-      const rate = (this.#settings[b.cls].perSecond * (1 - this.#margin) * slow * this.#factor(b, at)) / 1000;
-      b.state.tokens = bucketRefill(b.state, at, rate, this.capacity(b.cls, b.key, at));
+      b.state.tokens = bucketRefill(b.state, at, this.#rate(b.cls, b, at, slow), this.capacity(b.cls, b.key, at));
       b.state.updatedAt = at;
     }
   }

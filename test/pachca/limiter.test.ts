@@ -196,6 +196,29 @@ describe('RateLimiter (fake timers)', () => {
     expect(l.snapshot().buckets.find((b) => b.key === key)?.pausedUntil).toBeNull();
   });
 
+  it("settles the token bucket at this replica's share when the breaker opens, as between any two requests", async () => {
+    const l = make({
+      rateLimits: {
+        token: { perSecond: 100, burst: 100 },
+        messageRead: { perSecond: 1000, burst: 1000 },
+        breakerThreshold: 3,
+        breakerSlowdown: 0.5,
+        breakerCooldownMs: 10_000,
+      },
+    });
+    l.setTokenShare(0.5); // this replica's half: 50/s, a burst of 50
+    // 20 of its 50 tokens spent, then 100 ms idle at 50/s: 35 (40 at the whole token's 100/s). More
+    // than half is left, so the 429s below are not the ceiling's and do not slow it down themselves.
+    await run(l, 'token-drain', 20, 'messageRead').all;
+    await vi.advanceTimersByTimeAsync(100);
+    const share = l.snapshot().buckets.find((b) => b.key === 'token')!.tokens;
+    for (let i = 0; i < 3; i++) l.onRateLimited('messageWrite', `messageWrite:chat:${i}`, 0);
+    expect(l.breakerOpen()).toBe(true);
+    // Opening the breaker settles every bucket at the rate it had: the same tokens as just before.
+    expect(l.snapshot().buckets.find((b) => b.key === 'token')!.tokens).toBeCloseTo(share, 6);
+    expect(share).toBeCloseTo(35, 6);
+  });
+
   it('opens the breaker after consecutive 429s (whole token slowed), closes it after the cooldown', async () => {
     const l = make({
       rateLimits: {
