@@ -255,11 +255,7 @@ export class LedgerStore implements StateStore {
   async replicaBeat(group: string, owner: string, state: ReplicaState, now: Date, ttlMs: number): Promise<{ active: number; alive: number }> {
     return this.op('replicaBeat', async () => {
       const prefix = `${REPLICA_KEY}${group}:`;
-      await this.db.query(
-        `INSERT INTO digest_flags (key, value, updated_at) VALUES ($1, $2, $3)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-        [prefix + owner, state, now],
-      );
+      await this.db.query(SET_FLAG, [prefix + owner, state, now]);
       // A process that died leaves its row: it stops counting after ttlMs and is removed much later.
       await this.db.query(`DELETE FROM digest_flags WHERE key LIKE $1 AND updated_at < $2`, [`${REPLICA_KEY}%`, new Date(now.getTime() - 100 * ttlMs)]);
       const r = await this.db.query<{ value: string; n: number | string }>(
@@ -282,11 +278,7 @@ export class LedgerStore implements StateStore {
     await this.op('setFlag', async () => {
       if (value === null) await this.db.query('DELETE FROM digest_flags WHERE key = $1', [key]);
       else
-        await this.db.query(
-          `INSERT INTO digest_flags (key, value, updated_at) VALUES ($1, $2, $3)
-           ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-          [key, value, new Date()],
-        );
+        await this.db.query(SET_FLAG, [key, value, new Date()]);
     });
   }
 
@@ -301,11 +293,7 @@ export class LedgerStore implements StateStore {
         for (const [job, slotMs] of upTo) {
           const before = await prunedUpTo(tx, job);
           if (before !== null && before >= slotMs) continue;
-          await tx.query(
-            `INSERT INTO digest_flags (key, value, updated_at) VALUES ($1, $2, $3)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-            [PRUNED_KEY + job, String(slotMs), new Date()],
-          );
+          await tx.query(SET_FLAG, [PRUNED_KEY + job, String(slotMs), new Date()]);
         }
         return gone.rows.length;
       }),
@@ -325,6 +313,9 @@ export class LedgerStore implements StateStore {
 
 /** `replica:<group>:<owner>` rows: processes sharing one token's budget (see replicaBeat). */
 const REPLICA_KEY = 'replica:';
+/** A flag's new value ($1 key, $2 value, $3 time): the one upsert every flag writer uses. */
+const SET_FLAG = `INSERT INTO digest_flags (key, value, updated_at) VALUES ($1, $2, $3)
+  ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`;
 
 async function appliedVersions(q: SqlExecutor): Promise<Set<number>> {
   const r = await q.query<{ version: number | string }>(`SELECT version FROM ${MIGRATIONS_TABLE}`);
