@@ -47,8 +47,8 @@ import { compileConditions, compileUnfurl, type ConditionHelpers } from './condi
 import { isActionButton } from './types.js';
 import type { RawActionButton } from './schema-events.js';
 import { MAX_BUTTON_DATA, worstCaseButtonDataLength } from '../interactions/payload.js';
-import { formatPath, interpolate, lookup, parseYaml, positionOf, type ParsedYaml, type PathSegment } from './yaml.js';
-import { firstAlias } from './yaml-limits.js';
+import { formatPath, type PathSegment } from './yaml.js';
+import { PiecewiseYaml, splitJobs, WholeYaml, type ConfigYaml } from './yaml-pieces.js';
 
 export interface LoadOptions {
   /** Config file; default `$PACHCA_DIGEST_CONFIG`, then `<cwd>/jobs.config.yaml`. */
@@ -95,6 +95,10 @@ export interface LoadTextOptions {
   /** Already-read `<cwd>/.env` (internal). */
   dotenv?: Record<string, string>;
   only?: string;
+  /** Read the YAML as one document even where it could be read job by job (tests compare the two). */
+  oneDocument?: boolean;
+  /** Told each way the YAML was read, in order (tests). */
+  onRead?: (how: 'pieces' | 'whole') => void;
 }
 
 /** The load path for text already in memory (tests, `validate -`). */
@@ -108,7 +112,18 @@ export async function loadConfigFromText(text: string, options: LoadTextOptions)
     ...(dir === cwd ? {} : readDotenv(join(dir, '.env'))),
     ...definedOnly(options.env ?? process.env),
   };
-  return new Loader(text, file, displayPath(cwd, file), dir, cwd, env, options.only).run();
+  const args = [file, displayPath(cwd, file), dir, cwd, env, options.only] as const;
+  const pieces = options.oneDocument ? null : splitJobs(text);
+  if (pieces) {
+    options.onRead?.('pieces');
+    try {
+      return await new Loader(...args).run(new PiecewiseYaml(pieces));
+    } catch {
+      // Whatever went wrong job by job is found again, and reported, on the whole document.
+    }
+  }
+  options.onRead?.('whole');
+  return new Loader(...args).run(new WholeYaml(text));
 }
 
 // One parse per process: zod's JIT fast path costs more to generate than it saves here.
@@ -131,16 +146,14 @@ const schemas = {
 class Loader {
   private readonly problems: DigestError[] = [];
   private readonly warnings: string[] = [];
-  private parsed!: ParsedYaml;
+  private yaml!: ConfigYaml;
   private secrets = new Set<string>();
-  private secretNodes = new WeakSet<object>();
   private engine: TemplateEngine | undefined;
   private readonly templates = new Map<string, CompiledTemplate | null>();
   /** Paths whose `${VAR}` could not be resolved: their value is reported once, not again as invalid. */
   private readonly unresolved = new Set<string>();
 
   constructor(
-    private readonly text: string,
     private readonly file: string,
     private readonly display: string,
     private readonly dir: string,
@@ -149,16 +162,16 @@ class Loader {
     private readonly only?: string,
   ) {}
 
-  async run(): Promise<LoadedConfig> {
-    this.parsed = parseYaml(this.text);
-    for (const p of this.parsed.problems) this.push(p.message, p.hint, { line: p.line, column: p.column });
+  async run(yaml: ConfigYaml): Promise<LoadedConfig> {
+    this.yaml = yaml;
+    for (const p of yaml.problems) this.push(p.message, p.hint, { line: p.line, column: p.column });
     if (this.problems.length) this.fail();
 
-    const interp = interpolate(this.parsed, this.env);
-    this.secrets = interp.secrets;
-    this.secretNodes = interp.secretNodes;
-    for (const p of interp.problems) if (p.path) this.unresolved.add(formatPath(p.path));
-    for (const p of interp.problems) this.push(p.message, p.hint, { line: p.line, column: p.column, ...(p.path ? { path: formatPath(p.path) } : {}) });
+    const interpolation = yaml.interpolate(this.env);
+    // The same set: job by job, it grows as jobs are read.
+    this.secrets = yaml.secrets;
+    for (const p of interpolation) if (p.path) this.unresolved.add(formatPath(p.path));
+    for (const p of interpolation) this.push(p.message, p.hint, { line: p.line, column: p.column, ...(p.path ? { path: formatPath(p.path) } : {}) });
     const token = nonEmpty(this.env[D.env.token]);
     if (token) this.secrets.add(token);
 
@@ -182,7 +195,7 @@ class Loader {
     const seen = new Map<string, number>();
     const skipped: string[] = [];
     for (let i = 0; i < rawJobs.length; i++) {
-      const raw = rawJobs[i];
+      const raw = this.yaml.job(data, i);
       if (this.only !== undefined && isRecord(raw) && typeof raw.name === 'string' && raw.name !== this.only) {
         skipped.push(raw.name);
         continue;
@@ -232,10 +245,10 @@ class Loader {
   /** yaml's own alias guard (aliases inside anchors, resolved many times) as a config problem, not a crash. */
   private toValues(): unknown {
     try {
-      return this.parsed.doc.toJS({ maxAliasCount: 1000 });
+      return this.yaml.values();
     } catch (err) {
       if (!(err instanceof ReferenceError)) throw err;
-      const first = firstAlias(this.parsed);
+      const first = this.yaml.firstAlias();
       this.push(`cannot expand the aliases: ${err.message}`, 'each *alias copies the whole value of its &anchor; aliases of aliases multiply. Write the values out or use fewer aliases', first);
       this.fail();
     }
@@ -243,7 +256,7 @@ class Loader {
 
   private problem(path: readonly PathSegment[], message: string, hint?: string, atKey = false): void {
     if (!atKey && this.unresolved.has(formatPath(path))) return;
-    const pos = positionOf(this.parsed, path, { key: atKey });
+    const pos = this.yaml.positionOf(path, { key: atKey });
     this.push(message, hint, { ...pos, path: formatPath(path) });
   }
 
@@ -271,8 +284,7 @@ class Loader {
 
   private isSecret(path: readonly PathSegment[]): boolean {
     if (path[0] === 'pachca' && path[1] === 'token') return true;
-    const { node, exact } = lookup(this.parsed.doc, path);
-    return exact && node !== null && this.secretNodes.has(node);
+    return this.yaml.isSecretNode(path);
   }
 
   /** Secret values never reach an error message, whatever path they took. */
@@ -356,7 +368,7 @@ class Loader {
 
   private inline(source: string, path: PathSegment[]): CompiledTemplate | null {
     if (!this.engine) return null;
-    const pos = positionOf(this.parsed, path);
+    const pos = this.yaml.positionOf(path);
     try {
       return this.engine.compileInline(source, { file: this.display, line: pos.line, column: pos.column, path: formatPath(path) }, { raw: true });
     } catch (err) {
@@ -376,7 +388,7 @@ class Loader {
       return undefined;
     }
     if (typeof raw.name === 'string') {
-      const line = positionOf(this.parsed, [...p, 'name']).line;
+      const line = this.yaml.positionOf([...p, 'name']).line;
       const first = seen.get(raw.name);
       if (first !== undefined) {
         this.problem([...p, 'name'], `duplicate job name "${raw.name}" (first defined at line ${first})`, 'job names must be unique: rename one of them');
@@ -487,7 +499,7 @@ class Loader {
   }
 
   private position(path: PathSegment[]): SourcePosition {
-    return { file: this.display, ...positionOf(this.parsed, path), path: formatPath(path) };
+    return { file: this.display, ...this.yaml.positionOf(path), path: formatPath(path) };
   }
 
   // --- sources ----------------------------------------------------------------------------------
@@ -799,7 +811,7 @@ class Loader {
   }
 
   private wasWritten(path: PathSegment[]): boolean {
-    return lookup(this.parsed.doc, path).exact;
+    return this.yaml.lookup(path).exact;
   }
 }
 

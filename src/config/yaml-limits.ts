@@ -30,7 +30,7 @@ export function sizeProblem(text: string): YamlProblem | undefined {
 }
 
 /** Depth and alias expansion; at most one problem of each. */
-export function structureProblems(parsed: ParsedYaml): YamlProblem[] {
+export function structureProblems(parsed: ParsedYaml, depthOffset = 0): YamlProblem[] {
   const { doc, lineCounter } = parsed;
   const problems: YamlProblem[] = [];
   const at = (node: Node) => {
@@ -76,7 +76,7 @@ export function structureProblems(parsed: ParsedYaml): YamlProblem[] {
       } else walk(item, depth + 1);
     }
   };
-  walk(doc.contents, 1);
+  walk(doc.contents, 1 + depthOffset);
   return problems;
 }
 

@@ -50,7 +50,8 @@ const YAML_HINTS: Record<string, string> = {
   UNEXPECTED_TOKEN: 'quote values that contain ": ", "#", "{", "[" or start with "*", "&", "@", "`"',
 };
 
-export function parseYaml(text: string): ParsedYaml {
+/** `depthOffset`: how deep the text's top sits in the file it was cut from (a job item: 1). */
+export function parseYaml(text: string, opts: { depthOffset?: number } = {}): ParsedYaml {
   const lineCounter = new LineCounter();
   const tooLarge = sizeProblem(text);
   if (tooLarge) return { doc: parseDocument('', { lineCounter }), lineCounter, text, problems: [tooLarge] };
@@ -71,7 +72,7 @@ export function parseYaml(text: string): ParsedYaml {
     return { line: pos.line, column: pos.col, message: base, hint: YAML_HINTS[e.code] ?? 'fix the YAML syntax at this position' };
   });
   const parsed: ParsedYaml = { doc, lineCounter, text, problems };
-  if (problems.length === 0) problems.push(...structureProblems(parsed));
+  if (problems.length === 0) problems.push(...structureProblems(parsed, opts.depthOffset ?? 0));
   return parsed;
 }
 
