@@ -16,7 +16,7 @@ import type { StateStore } from '../state/index.js';
 import { dueSlots, startedRunAction, withinStartingDeadline } from './due.js';
 import { nextSlot, parseCron, type CronSchedule } from './index.js';
 import { CronWakeups } from './cron-wake.js';
-import { RunPool } from './run-pool.js';
+import { RunHandle, RunPool } from './run-pool.js';
 
 export interface DaemonRunResult {
   status: string;
@@ -50,7 +50,7 @@ interface JobState {
   next: Date | null;
   /** Slots up to here were decided by this process (start-up catch-up or a tick). */
   handled: Date;
-  running: Map<number, AbortController>;
+  running: Map<number, RunHandle>;
   /** Slots whose run threw before the ledger knew of it (a claim that gave up): the sweep tries them again. */
   unclaimed: Set<number>;
   /** Start-up catch-up could not read the ledger: the sweep tries it again. */
@@ -150,12 +150,12 @@ export class Daemon {
     if (this.#timer) clearTimeout(this.#timer);
     for (const t of this.#retryTimers) clearTimeout(t);
     this.#retryTimers.clear();
-    if (this.#inflight.size === 0) return;
+    if (this.#inflight.size === 0 && !this.#pool.busy) return;
     let graceTimer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<'timeout'>((resolve) => {
       graceTimer = setTimeout(() => resolve('timeout'), this.#opts.shutdownGraceMs);
     });
-    const result = await Promise.race([Promise.allSettled([...this.#inflight]).then(() => 'done' as const), grace]);
+    const result = await Promise.race([Promise.allSettled([...this.#inflight, this.#pool.idle()]).then(() => 'done' as const), grace]);
     clearTimeout(graceTimer);
     if (result === 'timeout') {
       this.#opts.logger.warn({ running: this.running, graceMs: this.#opts.shutdownGraceMs }, 'shutdown grace period over: handing runs in flight back');
@@ -163,7 +163,7 @@ export class Daemon {
         hint: 'the next daemon start (or another replica) finishes the slot, sending only the messages still missing',
       });
       for (const s of this.#states.values()) for (const c of s.running.values()) c.abort(reason);
-      await Promise.allSettled([...this.#inflight]);
+      await Promise.allSettled([...this.#inflight, this.#pool.idle()]);
     }
   }
 
@@ -351,35 +351,42 @@ export class Daemon {
       }
     }
     const id = ++this.#runSeq;
-    const controller = new AbortController();
-    s.running.set(id, controller);
-    const p = this.#pool
-      .acquire(controller.signal)
-      // Stopping means no new claims: a run still waiting for a place does not start.
-      .then(() => (controller.signal.aborted || this.#stopped ? { status: 'cancelled' } : this.#opts.run(job, slot, { signal: controller.signal, retryFailed })))
-      .then((r) => {
-        if (r.status === 'failed' && attempt < job.retries.count && !this.#stopped) {
-          const delay = job.retries.backoffMs * 2 ** attempt;
-          this.#opts.logger.info({ job: job.name, slot: slot.toISOString(), retryInMs: delay, attempt: attempt + 1 }, 'run failed: retrying');
-          const t = setTimeout(() => {
-            this.#retryTimers.delete(t);
-            void this.#launch(this.#states.get(job.name) ?? s, slot, true, false, attempt + 1);
-          }, delay);
-          this.#retryTimers.add(t);
-        }
-      })
-      .catch((err) => {
-        // The run threw instead of returning an outcome: its claim (or first record) never reached the ledger.
-        this.#opts.logger.error({ job: job.name, slot: slot.toISOString(), err: err instanceof Error ? err.stack : String(err) }, 'run crashed');
-        if (!this.#stopped) (this.#states.get(job.name) ?? s).unclaimed.add(slot.getTime());
-      })
-      .finally(() => {
-        this.#pool.release();
+    // Cancelled while it waits, it stops counting as running at once; its turn in the pool is then a no-op.
+    const handle = new RunHandle(() => s.running.delete(id));
+    s.running.set(id, handle);
+    let finished: (() => void) | undefined;
+    const done = awaitIt ? new Promise<void>((resolve) => (finished = resolve)) : undefined;
+    this.#pool.add(async () => {
+      try {
+        await this.#execute(s, slot, retryFailed, attempt, handle);
+      } finally {
         s.running.delete(id);
-        this.#inflight.delete(p);
-      });
-    this.#inflight.add(p);
-    if (awaitIt) await p;
+        finished?.();
+      }
+    });
+    if (done) await done;
+  }
+
+  async #execute(s: JobState, slot: Date, retryFailed: boolean, attempt: number, handle: RunHandle): Promise<void> {
+    const { job } = s;
+    // Stopping means no new claims: a run still waiting for a place does not start.
+    if (handle.aborted || this.#stopped) return;
+    try {
+      const r = await this.#opts.run(job, slot, { signal: handle.start(), retryFailed });
+      if (r.status === 'failed' && attempt < job.retries.count && !this.#stopped) {
+        const delay = job.retries.backoffMs * 2 ** attempt;
+        this.#opts.logger.info({ job: job.name, slot: slot.toISOString(), retryInMs: delay, attempt: attempt + 1 }, 'run failed: retrying');
+        const t = setTimeout(() => {
+          this.#retryTimers.delete(t);
+          void this.#launch(this.#states.get(job.name) ?? s, slot, true, false, attempt + 1);
+        }, delay);
+        this.#retryTimers.add(t);
+      }
+    } catch (err) {
+      // The run threw instead of returning an outcome: its claim (or first record) never reached the ledger.
+      this.#opts.logger.error({ job: job.name, slot: slot.toISOString(), err: err instanceof Error ? err.stack : String(err) }, 'run crashed');
+      if (!this.#stopped) (this.#states.get(job.name) ?? s).unclaimed.add(slot.getTime());
+    }
   }
 
   async #recordSkipped(job: JobConfig, slot: Date, reason: string): Promise<void> {
