@@ -49,7 +49,12 @@ if (want('replicas')) {
 if (want('scale')) {
   console.log('scale: 1,000 jobs due in the same minute on one daemon …');
   // The shipped Dockerfile, unit and manifests run Node with a small young generation; measured both ways.
-  results.scale = [await runScaleBench(), await runScaleBench({ nodeOptions: '--max-semi-space-size=1' })];
+  // A daemon's peak depends on when V8 happens to collect, so the default case runs three times.
+  const series = [];
+  for (let i = 0; i < 3; i++) series.push(await runScaleBench());
+  const peaks = series.map((s) => s.peakRssMb);
+  const median = [...peaks].sort((a, b) => a - b)[1];
+  results.scale = [{ ...series.find((s) => s.peakRssMb === median), peakRssMbEachRun: peaks }, await runScaleBench({ nodeOptions: '--max-semi-space-size=1' })];
   console.log(JSON.stringify(results.scale, null, 2));
 }
 
@@ -101,7 +106,8 @@ if (results.replicas?.result) {
   lines.push(`| ${r.replicas} daemons on one PostgreSQL sharing a ${r.users}-DM fan-out, one 50 req/s token, 1-min load ${r.loadAverageAtStart}: elapsed slot → last DM ÷ floor (${r.floorMs / 1000} s) | **${x.ratio}** (${x.elapsedFromSlotMs} ms), server max **${x.maxPerSecond} req/s** in a second (${x.secondsOver50} s above 50, ${x.secondsOverCeilingPlusBurst} above 50 + burst), 429s **${x.http429Pct} %** (${x.http429} of ${x.requests}), duplicates ${x.duplicates}, lost ${x.lost}; delivered by each: ${x.parts.map((p) => p.role + ' ' + p.messages).join(', ')} | ≤ 1.15, ≤ 50 ± burst, ≤ 1 % |`);
 }
 for (const s of results.scale ?? []) {
-  lines.push(`| ${s.jobs} jobs due in one minute, one daemon (NODE_OPTIONS ${s.nodeOptions})${s.loadAverageAtStart === undefined ? '' : `, 1-min load ${s.loadAverageAtStart} on 2 cores`} | delivered ${s.delivered}, lost ${s.lost}, duplicates ${s.duplicates}, last message ${s.secondsFromSlotToLastMessage} s after the slot, **peak RSS ${s.peakRssMb} MB** | each slot once; ≤ 120 MB |`);
+  const peak = s.peakRssMbEachRun ? `**peak RSS ${s.peakRssMb} MB**, the median of ${s.peakRssMbEachRun.length} runs (${s.peakRssMbEachRun.join(', ')} MB)` : `**peak RSS ${s.peakRssMb} MB**`;
+  lines.push(`| ${s.jobs} jobs due in one minute, one daemon (NODE_OPTIONS ${s.nodeOptions})${s.loadAverageAtStart === undefined ? '' : `, 1-min load ${s.loadAverageAtStart} on 2 cores`} | delivered ${s.delivered}, lost ${s.lost}, duplicates ${s.duplicates}, last message ${s.secondsFromSlotToLastMessage} s after the slot, ${peak} | each slot once; ≤ 120 MB |`);
 }
 if (results.charts) {
   const c = results.charts;
