@@ -281,6 +281,52 @@ describe('Daemon', () => {
     expect(runs.filter((x) => x.status === 'succeeded')).toHaveLength(40);
   });
 
+  it('stopping while runs wait for a place: the waiting ones never start, the running ones finish', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-24T05:59:59Z') });
+    const r = recorder(store, async () => {
+      await new Promise((res) => setTimeout(res, 1_000));
+      return 'succeeded';
+    });
+    const jobs = Array.from({ length: 10 }, (_, i) => job({ name: `j${i}`, schedule: '0 9 * * *' }));
+    const d = make(jobs, r, { maxConcurrentRuns: 2 });
+    await d.start();
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(r.slots).toHaveLength(2);
+    expect(d.running).toBe(10);
+    const stopped = d.stop();
+    await vi.advanceTimersByTimeAsync(5_000);
+    await stopped;
+    expect(r.slots).toHaveLength(2);
+    expect(d.running).toBe(0);
+    const runs = await store.history({ limit: 100 });
+    expect(runs.map((x) => x.status)).toEqual(['succeeded', 'succeeded']);
+  });
+
+  it('replace cancels a run still waiting for a place: it stops counting at once and never starts', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-24T05:59:59Z') });
+    const r = recorder(store, async (_slot, signal) => {
+      await new Promise((res) => {
+        setTimeout(res, 90_000);
+        signal.addEventListener('abort', res, { once: true });
+      });
+      return 'succeeded';
+    });
+    // One place, taken by a long run of another job; `often` queues behind it every minute.
+    const d = make([job({ name: 'long', schedule: '0 9 * * *' }), job({ name: 'often', schedule: '* * * * *', concurrency: 'replace' })], r, { maxConcurrentRuns: 1 });
+    await d.start();
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(d.running).toBe(2);
+    await vi.advanceTimersByTimeAsync(60_000);
+    // The 09:01 slot replaced the waiting 09:00 one: still one waiting run of `often`, not two.
+    expect(d.running).toBe(2);
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(r.slots.filter((x) => x === '2026-11-24T06:00:00.000Z')).toHaveLength(1);
+    expect(r.slots).toContain('2026-11-24T06:01:00.000Z');
+    const stopped = d.stop();
+    await vi.advanceTimersByTimeAsync(10_000);
+    await stopped;
+  });
+
   it('on restart, finishes a run a crashed process left running once its lease is over, even with catch_up none', async () => {
     vi.useFakeTimers({ now: new Date('2026-11-24T06:00:05Z') });
     const slot = new Date('2026-11-24T06:00:00Z');
