@@ -51,9 +51,9 @@ export const EXCEPTIONS = {
     'lazy import(): alerts and heartbeats only when a job has them; observability/index.ts would load pino and prom-client',
   'config/defaults.ts -> pachca/defaults.js':
     'constants only; pachca/index.ts loads the HTTP client (undici) on every config load (`validate`, `list`, `render`)',
-  'config/load.ts -> pachca/defaults.js':
+  'config/loader-sections.ts -> pachca/defaults.js':
     'constants only; pachca/index.ts loads the HTTP client (undici) on every config load (`validate`, `list`, `render`)',
-  'config/load.ts -> interactions/payload.js':
+  'config/loader-targets.ts -> interactions/payload.js':
     'a leaf (node:crypto); interactions/index.ts loads the button handler, which imports config and the pipeline: a module cycle',
   'config/schema-events.ts -> interactions/payload.js':
     'a leaf (node:crypto); interactions/index.ts loads the button handler, which imports config and the pipeline: a module cycle',
